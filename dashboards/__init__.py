@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: reads the lakehouse through warehouse/ only, read-only."""

@@ -1,0 +1,81 @@
+"""The ingestion flow: a corpus reader's stream, cut into batches, each batch an ingest task.
+
+Orchestration only: which reader, which batches, how many in flight, the run's bookkeeping and progress.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from ..tasks.corpora import get_reader
+from ..tasks.ingest import BatchStats, ingest_batch
+from ..warehouse import Lakehouse
+from ..warehouse.runs import finish_run, start_run
+from .progress import Progress
+
+DEFAULT_BATCH_SIZE = 256
+WORKERS = max(2, os.cpu_count() or 2)
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=WORKERS))
+def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_uri: str | None = None,
+                batch_size: int = DEFAULT_BATCH_SIZE, options: dict | None = None,
+                show_progress: bool = True) -> dict:
+    """Ingest one corpus into the lakehouse; returns the finished `runs` row."""
+    logger = get_run_logger()
+    lake = Lakehouse(lake_uri)
+    reader = get_reader(corpus, root, subsets, **(options or {}))
+    params = {"root": str(reader.root), "subsets": subsets, "batch_size": batch_size, **(options or {})}
+    run = start_run(lake, "ingest", reader.name, params)
+    totals = BatchStats()
+    failed_batches = 0
+    try:
+        reader.check_layout()
+        in_flight: deque = deque()
+        with Progress(f"ingest {reader.name}", enabled=show_progress) as progress:
+            def collect(future) -> None:
+                nonlocal failed_batches
+                try:
+                    stats = future.result()
+                except Exception as exc:  # one bad batch must not sink the run
+                    failed_batches += 1
+                    logger.error("batch failed: %s", exc)
+                    return
+                totals.add(stats)
+                progress.update(totals)
+
+            for number, batch in enumerate(batched(reader.scan(), batch_size)):
+                in_flight.append(ingest_batch.submit(lake.uri, run["run_id"], batch, str(reader.root),
+                                                     batch_number=number))
+                while len(in_flight) >= 2 * WORKERS:   # bounded: a huge corpus never sits in memory
+                    collect(in_flight.popleft())
+            while in_flight:
+                collect(in_flight.popleft())
+        lake.compact("clips")
+    except BaseException as exc:
+        finish_run(lake, run, "failed", _counts(totals), error=f"{type(exc).__name__}: {exc}")
+        raise
+    status = "completed" if not failed_batches else "partial"
+    error = f"{failed_batches} batch(es) failed; re-run to retry them" if failed_batches else None
+    finished = finish_run(lake, run, status, _counts(totals), error=error)
+    logger.info("ingest %s: %d scanned, %d new, %d updated, %d unchanged, %d rejected, %.3f h of audio",
+                reader.name, totals.scanned, totals.new, totals.updated, totals.unchanged,
+                totals.rejected, totals.audio_seconds / 3600)
+    return finished
+
+
+def _counts(totals: BatchStats) -> dict:
+    return {"n_scanned": totals.scanned, "n_new": totals.new, "n_updated": totals.updated,
+            "n_unchanged": totals.unchanged, "n_rejected": totals.rejected,
+            "audio_hours": totals.audio_seconds / 3600}

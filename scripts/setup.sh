@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One-time set-up, run by `make demo` / `make test`: system packages, a virtual environment, the project.
+# Works on a fresh Debian/Ubuntu machine (as root or with sudo) and on a user's CUDA box alike:
+# nothing here names a local path or a GPU build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+EXTRAS=${EXTRAS:-test}
+
+# espeak-ng synthesises the demo and test corpora (real speech, known voices, pitch and rate).
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing espeak-ng (apt)"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq espeak-ng >/dev/null
+  else
+    echo "error: please install espeak-ng with your system's package manager" >&2; exit 1
+  fi
+fi
+
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  for candidate in python3.11 python3.12 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))'; then
+      PY=$candidate; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { echo "error: Python 3.11 or 3.12 is needed" >&2; exit 1; }
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+echo "installing speechcraft-lakehouse[$EXTRAS] into $VENV"
+"$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]" 2>&1 | grep -v "is ignored: it is neither" || true
+"$VENV/bin/python" -c "import speechcraft.cli" || { echo "error: the install failed; see pip's output above" >&2; exit 1; }
+touch "$VENV/.installed-$EXTRAS"

@@ -1,0 +1,156 @@
+"""The `speechcraft` command. Heavy libraries (prefect, lancedb) are imported inside the commands that
+use them, so `--help` and `sql` start fast."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+CORPORA = ["aishell3", "libritts-r", "gigaspeech", "zhvoice", "folder"]
+
+
+def _quiet_services() -> None:
+    # No network here and on many users' clusters: never phone home.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _print_run(run: dict) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=False)
+    colour = {"completed": "green", "partial": "yellow"}.get(run["status"], "red")
+    console.print(
+        f"[bold]{run['corpus']}[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s — "
+        f"{run['n_scanned']} clips scanned, {run['n_new']} new, {run['n_updated']} updated, "
+        f"{run['n_unchanged']} unchanged, [bold]{run['n_rejected']} rejected[/bold] "
+        f"({run['audio_hours']:.3f} h of audio processed)")
+    if run.get("error"):
+        console.print(f"  [yellow]{run['error']}[/yellow]")
+    if run["n_rejected"]:
+        console.print(f"  see why: speechcraft sql \"SELECT reason, source, detail FROM rejects "
+                      f"WHERE corpus = '{run['corpus']}'\"")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .tasks.corpora.base import CorpusLayoutError
+    from .flows.ingest import ingest_flow
+
+    options = {}
+    if args.corpus == "folder":
+        options = {k: v for k, v in {"name": args.name, "language": args.language}.items() if v}
+    elif args.name or args.language:
+        print("error: --name and --language apply to the 'folder' reader only", file=sys.stderr)
+        return 2
+    try:
+        run = ingest_flow(args.corpus, str(args.root), subsets=args.subset or None, lake_uri=args.lake,
+                          batch_size=args.batch_size, options=options)
+    except (CorpusLayoutError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_run(run)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from .warehouse.sql import ReadOnlyError, query
+
+    import duckdb
+
+    try:
+        result = query(args.query, args.lake)
+    except ReadOnlyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        print(f"error: {exc}\n(tables and views: SELECT table_name FROM duckdb_tables() UNION ALL "
+              f"SELECT view_name FROM duckdb_views() WHERE NOT internal)", file=sys.stderr)
+        return 2
+    write_result(result, args.format, sys.stdout)
+    return 0
+
+
+def write_result(result, fmt: str, out) -> None:
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        sink = __import__("io").BytesIO()
+        pacsv.write_csv(result, sink)
+        out.write(sink.getvalue().decode())
+    elif fmt == "json":
+        out.write(json.dumps(result.to_pylist(), ensure_ascii=False, default=str, indent=1) + "\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for name in result.column_names:
+            table.add_column(name, overflow="fold")
+        for row in result.to_pylist():
+            table.add_row(*("" if v is None else str(v) for v in row.values()))
+        Console(file=out, width=max(120, Console().width)).print(table)
+        out.write(f"({result.num_rows} row{'s' if result.num_rows != 1 else ''})\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.demo import demo_flow
+
+    summary = demo_flow(str(args.workdir), lake_uri=args.lake)
+    for run in summary["runs"]:
+        _print_run(run)
+    print()
+    write_result(summary["corpus_summary"], "table", sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    lake = argparse.ArgumentParser(add_help=False)
+    lake.add_argument("--lake", metavar="URI", default=None,
+                      help="lakehouse location (default: $SPEECHCRAFT_LAKE, else ./lakehouse)")
+    parser = argparse.ArgumentParser(
+        prog="speechcraft",
+        description="Speech corpora in, SpeechCraft-annotated clips out: a lakehouse on LanceDB + DuckDB, "
+                    "orchestrated by Prefect.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", parents=[lake], help="read a corpus into the clips table",
+                                 description="Read a corpus (metadata streamed, audio referenced and "
+                                             "verified once) into the clips table; bad inputs go to rejects.")
+    ingest.add_argument("corpus", choices=CORPORA)
+    ingest.add_argument("root", type=Path, help="the corpus root folder")
+    ingest.add_argument("--subset", action="append", metavar="NAME",
+                        help="take only this subset (repeatable; default: every subset present)")
+    ingest.add_argument("--name", help="folder reader: corpus name (default: the folder's name)")
+    ingest.add_argument("--language", choices=["zh", "en"], help="folder reader: language (default: from text)")
+    ingest.add_argument("--batch-size", type=int, default=256, help="clips per Prefect task (default 256)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    sql = commands.add_parser("sql", parents=[lake], help="run a read-only SQL query",
+                              description="Run a read-only DuckDB query over the lakehouse tables and views "
+                                          "(clips, rejects, runs, corpus_summary, ...).")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.set_defaults(func=cmd_sql)
+
+    demo = commands.add_parser("demo", parents=[lake], help="build small corpora and run every stage on them",
+                               description="Synthesise small corpora in the four real layouts (espeak-ng), "
+                                           "with deliberate bad inputs, and ingest them.")
+    demo.add_argument("--workdir", type=Path, default=Path("demo-data"),
+                      help="where the generated corpora go (default ./demo-data)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

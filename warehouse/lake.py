@@ -1,0 +1,142 @@
+"""The lakehouse: LanceDB tables as storage of record. Only this package knows where and how data is stored.
+
+Writes go through `Lakehouse` (LanceDB: upsert by key with merge_insert, so a re-run never duplicates);
+reads for SQL go through `warehouse.sql` (DuckDB scanning the Lance datasets directly).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from .schema import TABLES
+
+DEFAULT_LAKE = "./lakehouse"
+LAKE_ENV = "SPEECHCRAFT_LAKE"
+
+
+def resolve_lake_uri(uri: str | os.PathLike | None = None) -> str:
+    """--lake, else $SPEECHCRAFT_LAKE, else ./lakehouse. Local folders become absolute paths."""
+    uri = str(uri or os.environ.get(LAKE_ENV) or DEFAULT_LAKE)
+    if "://" in uri:
+        return uri
+    return str(Path(uri).expanduser().resolve())
+
+
+def table_uri(lake_uri: str, name: str) -> str:
+    return f"{lake_uri.rstrip('/')}/{name}.lance"
+
+
+def sql_literal_list(values: Iterable[str]) -> str:
+    """('a','b''s') for a Lance filter; quotes doubled so ids with apostrophes stay literal."""
+    return "(" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+@dataclass
+class MergeStats:
+    inserted: int = 0
+    updated: int = 0
+
+
+class Lakehouse:
+    """One lakehouse location. Tables are created on first use with the schema in `schema.TABLES`."""
+
+    _write_locks: dict[tuple[str, str], threading.Lock] = {}
+    _locks_guard = threading.Lock()
+
+    def __init__(self, uri: str | os.PathLike | None = None):
+        self.uri = resolve_lake_uri(uri)
+        self._db = None
+
+    def __repr__(self) -> str:
+        return f"Lakehouse({self.uri!r})"
+
+    # -- tables ----------------------------------------------------------------------------------
+    @property
+    def db(self):
+        if self._db is None:
+            import lancedb  # heavy (about 1 s): only the commands that write pay for it
+
+            if "://" not in self.uri:
+                Path(self.uri).mkdir(parents=True, exist_ok=True)
+            self._db = lancedb.connect(self.uri)
+        return self._db
+
+    def table(self, name: str):
+        schema, _ = TABLES[name]
+        return self.db.create_table(name, schema=schema, exist_ok=True)
+
+    def exists(self, name: str) -> bool:
+        return name in self.db.list_tables().tables
+
+    def _lock(self, name: str) -> threading.Lock:
+        # Lance commits are atomic, but concurrent merge_inserts on one table from the threads of a
+        # flow would conflict and retry; one writer per table per process keeps them cheap.
+        with self._locks_guard:
+            return self._write_locks.setdefault((self.uri, name), threading.Lock())
+
+    def _as_arrow(self, name: str, rows: Sequence[dict] | pa.Table) -> pa.Table:
+        schema, _ = TABLES[name]
+        if isinstance(rows, pa.Table):
+            return rows.select(schema.names).cast(schema)
+        return pa.Table.from_pylist(list(rows), schema=schema)
+
+    # -- writes ----------------------------------------------------------------------------------
+    def upsert(self, name: str, rows: Sequence[dict] | pa.Table) -> MergeStats:
+        """Insert new keys, overwrite existing ones. Atomic per call."""
+        data = self._as_arrow(name, rows)
+        if data.num_rows == 0:
+            return MergeStats()
+        _, key = TABLES[name]
+        table = self.table(name)
+        with self._lock(name):
+            result = (table.merge_insert(key).when_matched_update_all()
+                      .when_not_matched_insert_all().execute(data))
+        return MergeStats(result.num_inserted_rows, result.num_updated_rows)
+
+    def insert_missing(self, name: str, rows: Sequence[dict] | pa.Table) -> int:
+        """Insert only keys not stored yet (first write wins). Returns how many were new."""
+        data = self._as_arrow(name, rows)
+        if data.num_rows == 0:
+            return 0
+        _, key = TABLES[name]
+        table = self.table(name)
+        with self._lock(name):
+            result = table.merge_insert(key).when_not_matched_insert_all().execute(data)
+        return result.num_inserted_rows
+
+    def delete_where(self, name: str, predicate: str) -> None:
+        if not self.exists(name):
+            return
+        with self._lock(name):
+            self.table(name).delete(predicate)
+
+    def compact(self, name: str) -> None:
+        """Merge the small fragments many batch writes leave, so scans stay fast."""
+        if self.exists(name):
+            with self._lock(name):
+                self.table(name).optimize()
+
+    # -- reads -----------------------------------------------------------------------------------
+    def lookup(self, name: str, keys: Sequence[str], columns: Sequence[str]) -> pa.Table:
+        """Stored rows for these keys (only the given columns)."""
+        _, key = TABLES[name]
+        if not keys or not self.exists(name):
+            schema, _ = TABLES[name]
+            return pa.Table.from_pylist([], schema=pa.schema([schema.field(c) for c in columns]))
+        dataset = self.table(name).to_lance()
+        return dataset.to_table(columns=list(columns), filter=f"{key} IN {sql_literal_list(keys)}")
+
+    def read(self, name: str, columns: Sequence[str] | None = None, where: str | None = None) -> pa.Table:
+        schema, _ = TABLES[name]
+        if not self.exists(name):
+            cols = columns or schema.names
+            return pa.Table.from_pylist([], schema=pa.schema([schema.field(c) for c in cols]))
+        return self.table(name).to_lance().to_table(columns=list(columns) if columns else None, filter=where)
+
+    def count(self, name: str, where: str | None = None) -> int:
+        return self.table(name).count_rows(where) if self.exists(name) else 0

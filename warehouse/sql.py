@@ -1,0 +1,78 @@
+"""Read-only SQL over the lakehouse: DuckDB scanning the Lance datasets in place (no copy, no extension).
+
+This is the engine behind `speechcraft sql`, the dashboard and users' notebooks. It imports only lance and
+duckdb (not lancedb or prefect), so a small query answers well under two seconds from a cold start.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .lake import resolve_lake_uri
+from .views import VIEWS
+
+ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+class ReadOnlyError(ValueError):
+    """A statement that would change something, refused before it runs."""
+
+
+def stored_tables(lake_uri: str) -> dict[str, str]:
+    """Table name -> Lance dataset URI for every table stored at the lake."""
+    if "://" in lake_uri:
+        import lancedb
+
+        db = lancedb.connect(lake_uri)
+        return {name: f"{lake_uri.rstrip('/')}/{name}.lance" for name in db.list_tables().tables}
+    root = Path(lake_uri)
+    if not root.is_dir():
+        return {}
+    return {p.name[: -len(".lance")]: str(p) for p in sorted(root.iterdir())
+            if p.name.endswith(".lance") and p.is_dir()}
+
+
+def connect(lake_uri: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every stored table and documented view, locked read-only:
+    no file access from SQL, and the setting cannot be turned back on."""
+    import lance
+
+    uri = resolve_lake_uri(lake_uri)
+    con = duckdb.connect(":memory:")
+    tables = stored_tables(uri)
+    for name, dataset_uri in tables.items():
+        con.register(name, lance.dataset(dataset_uri))
+    for name, (needs, body) in VIEWS.items():
+        if needs <= tables.keys():
+            try:
+                con.execute(f"CREATE VIEW {name} AS {body}")
+            except duckdb.Error:
+                pass  # a table written by an older schema: its own columns still answer queries
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise ReadOnlyError(f"could not parse the query: {exc}") from None
+    if not statements:
+        raise ReadOnlyError("empty query")
+    for statement in statements:
+        if statement.type not in ALLOWED:
+            raise ReadOnlyError(
+                f"the lakehouse SQL is read-only: only SELECT (and EXPLAIN) run; refused a "
+                f"{statement.type.name} statement")
+
+
+def query(sql: str, lake_uri: str | os.PathLike | None = None,
+          con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+    """Run one read-only query; returns an Arrow table."""
+    con = con or connect(lake_uri)
+    check_read_only(con, sql)
+    return con.execute(sql).fetch_arrow_table()
