@@ -75,4 +75,4 @@ def query(sql: str, lake_uri: str | os.PathLike | None = None,
     """Run one read-only query; returns an Arrow table."""
     con = con or connect(lake_uri)
     check_read_only(con, sql)
-    return con.execute(sql).fetch_arrow_table()
+    return con.sql(sql).to_arrow_table()

@@ -1,0 +1,61 @@
+"""Shared test set-up: fixture corpora built once per test session (shared by xdist workers through a
+file lock), one lakehouse with every fixture corpus ingested, and a Prefect test harness."""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from speechcraft.fixtures.truth import FixtureTruth  # noqa: E402
+
+# (reader name, fixture folder)
+FIXTURE_CORPORA = [("aishell3", "aishell3"), ("libritts-r", "libritts-r"), ("gigaspeech", "gigaspeech"),
+                   ("zhvoice", "zhvoice"), ("zhvoice", "zhvoice-split"), ("folder", "folder")]
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _shared_dir(tmp_path_factory, name: str) -> Path:
+    # xdist workers each get their own basetemp; its parent is common to the session.
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / name
+
+
+@pytest.fixture(scope="session")
+def corpora(tmp_path_factory) -> dict[str, FixtureTruth]:
+    """Every fixture corpus, built once: folder name -> its truth."""
+    from speechcraft.fixtures import build_all
+
+    out = _shared_dir(tmp_path_factory, "corpora")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / ".built").exists():
+            build_all(out)
+            (out / ".built").touch()
+    return {folder: FixtureTruth.load(out / f"{folder}.truth.json") for _, folder in FIXTURE_CORPORA}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def ingested_lake(corpora, prefect_harness, tmp_path_factory) -> str:
+    """A lakehouse holding every fixture corpus, ingested through the real flow once."""
+    from speechcraft.flows.ingest import ingest_flow
+
+    lake = str(tmp_path_factory.mktemp("lake"))
+    for reader, folder in FIXTURE_CORPORA:
+        ingest_flow(reader, str(corpora[folder].root), lake_uri=lake, batch_size=4, show_progress=False)
+    return lake
