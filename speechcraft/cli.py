@@ -22,7 +22,7 @@ def _quiet_services() -> None:
 def _print_run(run: dict) -> None:
     from rich.console import Console
 
-    console = Console(stderr=False)
+    console = Console(stderr=False, soft_wrap=True)
     colour = {"completed": "green", "partial": "yellow"}.get(run["status"], "red")
     console.print(
         f"[bold]{run['corpus']}[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s — "

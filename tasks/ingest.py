@@ -23,6 +23,9 @@ from .corpora.base import ClipSource, Reject, RejectReason, ScanItem
 
 STAGE = "ingest"
 SPAN_TOLERANCE_S = 0.05   # segment ends within this of the file's end are rounding, not errors
+AUDIO_REASONS = [str(r) for r in (RejectReason.MISSING_AUDIO, RejectReason.EMPTY_AUDIO,
+                                  RejectReason.TRUNCATED_AUDIO, RejectReason.UNDECODABLE_AUDIO,
+                                  RejectReason.SPAN_OUT_OF_RANGE)]
 
 
 @dataclass
@@ -140,9 +143,10 @@ def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root:
     now = datetime.now(timezone.utc)
     lake.insert_missing("rejects", [reject_row(r, run_id, now) for r in rejects])
     if rows:
-        # A clip that lands now was fixed since an earlier run rejected it: its old reject is history.
+        # A clip whose audio an earlier run rejected and that lands now was fixed: that reject is history.
         landed = sql_literal_list(r["clip_id"] for r in rows)
-        lake.delete_where("rejects", f"stage = '{STAGE}' AND clip_id IN {landed}")
+        lake.delete_where("rejects", f"stage = '{STAGE}' AND run_id != '{run_id}' AND clip_id IN {landed} "
+                                     f"AND reason IN {sql_literal_list(AUDIO_REASONS)}")
     return stats
 
 

@@ -45,7 +45,7 @@ class MergeStats:
 class Lakehouse:
     """One lakehouse location. Tables are created on first use with the schema in `schema.TABLES`."""
 
-    _write_locks: dict[tuple[str, str], threading.Lock] = {}
+    _write_locks: dict[tuple[str, str], threading.RLock] = {}
     _locks_guard = threading.Lock()
 
     def __init__(self, uri: str | os.PathLike | None = None):
@@ -68,16 +68,17 @@ class Lakehouse:
 
     def table(self, name: str):
         schema, _ = TABLES[name]
-        return self.db.create_table(name, schema=schema, exist_ok=True)
+        with self._lock(name):  # two batches creating one new table at once would conflict
+            return self.db.create_table(name, schema=schema, exist_ok=True)
 
     def exists(self, name: str) -> bool:
         return name in self.db.list_tables().tables
 
-    def _lock(self, name: str) -> threading.Lock:
+    def _lock(self, name: str) -> threading.RLock:
         # Lance commits are atomic, but concurrent merge_inserts on one table from the threads of a
         # flow would conflict and retry; one writer per table per process keeps them cheap.
         with self._locks_guard:
-            return self._write_locks.setdefault((self.uri, name), threading.Lock())
+            return self._write_locks.setdefault((self.uri, name), threading.RLock())
 
     def _as_arrow(self, name: str, rows: Sequence[dict] | pa.Table) -> pa.Table:
         schema, _ = TABLES[name]

@@ -45,9 +45,11 @@ def read_spk_info(path: Path, report: ReportProblem = ignore_problem) -> dict[st
             continue
         speaker, age_band, gender_text, accent = fields
         gender = normalise_gender(gender_text)
-        if age_band not in AGE_GROUPS or gender is None:
-            report(number, RejectReason.MALFORMED_METADATA,
-                   f"unknown age group {age_band!r} or gender {gender_text!r}")
+        if age_band not in AGE_GROUPS:
+            report(number, RejectReason.MALFORMED_METADATA, f"unknown age group {age_band!r} (A-D)")
+            continue
+        if gender is None:
+            report(number, RejectReason.MALFORMED_METADATA, f"unknown gender {gender_text!r}")
             continue
         if speaker in speakers:
             report(number, RejectReason.DUPLICATE_ID, f"speaker {speaker} is listed twice")
@@ -101,15 +103,18 @@ class Aishell3Reader(StreamingReader):
         super().check_layout()
         self.selected_subsets()
 
+    def content_path(self, subset: str) -> Path:
+        return self.root / subset / "content.txt"
+
     def selected_subsets(self) -> list[str]:
-        """A split counts as present when its folder exists; it then needs its content.txt."""
+        """A split counts as present when its folder exists; every split scanned needs its content.txt."""
         present = [subset for subset in self.subsets if (self.root / subset).is_dir()]
-        for subset in present:
-            if not (self.root / subset / "content.txt").is_file() and (not self.wanted or subset in self.wanted):
-                raise CorpusLayoutError(f"{self.root} does not look like {self.name}: "
-                                        f"expected {self.root / subset / 'content.txt'}")
-        return self.choose_subsets(present, expected=lambda subset: self.root / subset / "content.txt",
-                                   fallback=self.root / "train" / "content.txt")
+        chosen = self.choose_subsets(present, expected=self.content_path, fallback=self.content_path("train"))
+        for subset in chosen:
+            if not self.content_path(subset).is_file():
+                raise CorpusLayoutError(
+                    f"{self.root} does not look like {self.name}: expected {self.content_path(subset)}")
+        return chosen
 
     def scan(self) -> Iterator[ScanItem]:
         self.check_layout()
@@ -119,7 +124,7 @@ class Aishell3Reader(StreamingReader):
             label_path = self.root / subset / PROSODY_LABELS
             if label_path.is_file():
                 labels = yield from self.load_table(read_prosody_labels, label_path)
-            content_path = self.root / subset / "content.txt"
+            content_path = self.content_path(subset)
             for number, line in content_lines(content_path):
                 if line is None:
                     yield self.bad_encoding(content_path, number)
@@ -134,27 +139,22 @@ class Aishell3Reader(StreamingReader):
             return self.malformed(path, number, f"expected 2 tab-separated fields, got {len(fields)}")
         utterance_field, text = fields
         native_id = utterance_field.strip().removesuffix(".wav")
+        speaker_id = native_id[:SPEAKER_ID_LENGTH]
+        source = self.line_source(path, number)
+        audio_path = self.resolve_inside(self.root / subset / "wav" / speaker_id, native_id + ".wav")
+        if audio_path is None:
+            return self.escapes_root(source, f"{subset}/wav/{speaker_id}/{native_id}.wav")
         if len(native_id) <= SPEAKER_ID_LENGTH:
             return self.malformed(path, number, f"utterance id {utterance_field!r} is too short")
         try:
             transcript, pinyin = split_content_text(text)
         except ValueError as error:
             return self.malformed(path, number, str(error), native_id)
-        speaker_id = native_id[:SPEAKER_ID_LENGTH]
-        source = self.line_source(path, number)
-        audio_path = self.resolve_inside(self.root / subset / "wav" / speaker_id, native_id + ".wav")
-        if audio_path is None:
-            return self.escapes_root(source, f"{subset}/wav/{speaker_id}/{native_id}.wav", native_id)
         problem = self.check_clip(source, audio_path, native_id)
         if problem is not None:
             return problem
 
         speaker = speakers.get(speaker_id)
-        extras: dict[str, str | float | None] = {"pinyin": pinyin}
-        if speaker is not None:
-            extras["age_band"] = speaker.age_band
-        if native_id in labels:
-            extras["prosody_text"] = labels[native_id]
         return ClipSource(
             corpus=self.name, native_id=native_id, language=self.language, audio_path=audio_path,
             subset=subset, split=subset, speaker_id=speaker_id,
@@ -162,5 +162,6 @@ class Aishell3Reader(StreamingReader):
             meta_gender=speaker.gender if speaker else None,
             meta_age_group=speaker.age_group if speaker else None,
             meta_accent=speaker.accent if speaker else None,
-            extras=extras,
+            extras={"pinyin": pinyin, "age_band": speaker.age_band if speaker else None,
+                    "prosody_text": labels.get(native_id)},
         )

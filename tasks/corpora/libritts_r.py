@@ -193,15 +193,15 @@ class LibriTTSRReader(StreamingReader):
         if len(fields) != 3:
             return self.malformed(path, number, f"expected 3 tab-separated fields, got {len(fields)}")
         native_id, original, normalized = fields
+        source = self.line_source(path, number)
+        audio_path = self.resolve_inside(chapter_dir, native_id + ".wav")
+        if audio_path is None:
+            return self.escapes_root(source, native_id + ".wav")
         speaker_id = native_id.split("_")[0]
         if not is_speaker_number(speaker_id):
             return self.malformed(path, number, f"utterance id {native_id!r} does not start with a speaker number")
         if not normalized.strip():
             return self.malformed(path, number, "empty normalized text", native_id)
-        source = self.line_source(path, number)
-        audio_path = self.resolve_inside(chapter_dir, native_id + ".wav")
-        if audio_path is None:
-            return self.escapes_root(source, native_id + ".wav", native_id)
         if not self.first_sighting(native_id):
             return self.duplicate(source, native_id)
         if self.file_source(audio_path) in tables.bad_samples:
@@ -211,17 +211,14 @@ class LibriTTSRReader(StreamingReader):
         if problem is not None:
             return problem
 
-        extras: dict[str, str | float | None] = {"original_text": original, "normalized_text": normalized}
-        if snr.get(native_id) is not None:
-            extras["snr"] = snr[native_id]
         book = tables.book_titles.get(chapter_dir.name)
-        if book is not None:
-            extras["book"] = book
         return ClipSource(
             corpus=self.name, native_id=native_id, language=self.language, audio_path=audio_path,
             subset=subset, split=split_of(subset), speaker_id=speaker_id,
             transcript=normalized.strip(), transcript_raw=original,
-            meta_gender=tables.genders.get(speaker_id), meta_topic=book, extras=extras,
+            meta_gender=tables.genders.get(speaker_id), meta_topic=book,
+            extras={"original_text": original, "normalized_text": normalized,
+                    "snr": snr.get(native_id), "book": book},
         )
 
 

@@ -1,0 +1,158 @@
+"""Ingesting the fixture corpora through the real flow: every clip the truth lists lands with the right
+columns, every bad input lands in rejects with its reason, and re-runs change nothing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURE_CORPORA
+from speechcraft.cli import main
+from speechcraft.tasks.corpora.base import CorpusLayoutError
+from speechcraft.warehouse import Lakehouse
+from speechcraft.warehouse.sql import query
+
+pytestmark = pytest.mark.slow
+
+COMPARED = ["speaker_id", "subset", "split", "language", "transcript", "transcript_raw", "start_s", "end_s",
+            "meta_gender", "meta_age_group", "meta_accent", "meta_topic"]
+EXTRA_COLUMNS = ["pinyin", "prosody_text", "age_band", "original_text", "book", "snr", "source", "category",
+                 "title"]
+
+
+def _clips_under(lake: str, root: Path) -> dict[str, dict]:
+    rows = query(f"SELECT * FROM clips WHERE starts_with(audio_path, '{root}/')", lake).to_pylist()
+    return {r["clip_id"]: r for r in rows}
+
+
+@pytest.mark.parametrize("folder", [f for _, f in FIXTURE_CORPORA])
+def test_every_expected_clip_lands_with_its_columns(ingested_lake, corpora, folder):
+    truth = corpora[folder]
+    stored = _clips_under(ingested_lake, truth.root)
+    assert sorted(stored) == sorted(c.clip_id for c in truth.clips)
+    for expected in truth.clips:
+        row = stored[expected.clip_id]
+        for column in COMPARED:
+            assert row[column] == getattr(expected, column), (expected.clip_id, column)
+        for column in EXTRA_COLUMNS:
+            if column in expected.extras:
+                assert row[column] == expected.extras[column], (expected.clip_id, column)
+        assert row["native_id"] == expected.native_id
+        assert row["corpus"] == truth.corpus
+        assert row["audio_path"] == str(truth.root / expected.audio_relpath)
+        assert row["duration_s"] == pytest.approx(expected.duration_s, abs=0.02)
+        assert len(row["audio_sha256"]) == 64
+        assert row["sample_rate"] > 0 and row["channels"] >= 1
+        if expected.synth.get("silent"):
+            assert row["peak_dbfs"] == float("-inf")   # kept, for the quality checks to flag
+        else:
+            assert row["peak_dbfs"] > -40
+
+
+@pytest.mark.parametrize("corpus", sorted({t for t, _ in FIXTURE_CORPORA}))
+def test_every_bad_input_is_rejected_with_its_reason(ingested_lake, corpora, corpus):
+    folders = [f for t, f in FIXTURE_CORPORA if t == corpus]
+    name = corpora[folders[0]].corpus
+    expected = Counter((r.source, r.reason) for f in folders for r in corpora[f].rejects)
+    stored = query(f"SELECT source, reason FROM rejects WHERE corpus = '{name}'", ingested_lake).to_pylist()
+    assert Counter((r["source"], r["reason"]) for r in stored) == expected
+    assert expected, f"the {corpus} fixture has no bad inputs"
+
+
+def test_span_clips_are_spans_of_one_file(ingested_lake, corpora):
+    rows = query("SELECT audio_path, count(*) AS n, min(start_s) AS first, bool_and(end_s > start_s) AS ok "
+                 "FROM clips WHERE corpus = 'gigaspeech' GROUP BY audio_path", ingested_lake).to_pylist()
+    assert any(r["n"] > 1 for r in rows), "GigaSpeech fixture should put several segments in one file"
+    assert all(r["ok"] for r in rows)
+
+
+def _table(lake: str, name: str) -> list[dict]:
+    return sorted(Lakehouse(lake).read(name).to_pylist(), key=lambda r: str(r.get("clip_id") or r.get("reject_id")))
+
+
+def test_rerun_adds_nothing_and_changes_nothing(ingested_lake, corpora):
+    from speechcraft.flows.ingest import ingest_flow
+
+    before_clips, before_rejects = _table(ingested_lake, "clips"), _table(ingested_lake, "rejects")
+    for reader, folder in FIXTURE_CORPORA:
+        run = ingest_flow(reader, str(corpora[folder].root), lake_uri=ingested_lake, batch_size=4,
+                          show_progress=False)
+        assert (run["n_new"], run["n_updated"]) == (0, 0)
+        assert run["n_unchanged"] == len(corpora[folder].clips)
+        assert run["status"] == "completed"
+    assert _table(ingested_lake, "clips") == before_clips
+    assert _table(ingested_lake, "rejects") == before_rejects
+
+
+def test_a_changed_transcript_updates_only_its_clip(corpora, prefect_harness, tmp_path):
+    import shutil
+
+    from speechcraft.flows.ingest import ingest_flow
+
+    root = tmp_path / "folder"
+    shutil.copytree(corpora["folder"].root, root)
+    lake = str(tmp_path / "lake")
+    ingest_flow("folder", str(root), lake_uri=lake, show_progress=False)
+    transcript = next(p for p in sorted(root.rglob("*.txt")) if p.read_bytes().isascii())
+    transcript.write_text("a corrected transcript", encoding="utf-8")
+    run = ingest_flow("folder", str(root), lake_uri=lake, show_progress=False)
+    assert (run["n_new"], run["n_updated"]) == (0, 1)
+    rows = query("SELECT transcript FROM clips WHERE transcript = 'a corrected transcript'", lake)
+    assert rows.num_rows == 1
+
+
+def test_a_root_that_is_not_the_corpus_fails_fast_naming_the_file(corpora, prefect_harness, tmp_path, capsys):
+    from speechcraft.flows.ingest import ingest_flow
+
+    lake = str(tmp_path / "lake")
+    with pytest.raises(CorpusLayoutError, match="spk-info.txt"):
+        ingest_flow("aishell3", str(corpora["libritts-r"].root), lake_uri=lake, show_progress=False)
+    assert main(["ingest", "gigaspeech", str(corpora["aishell3"].root), "--lake", lake]) == 2
+    assert "GigaSpeech.json" in capsys.readouterr().err
+    runs = query("SELECT corpus, status, error FROM runs", lake).to_pylist()
+    assert {r["status"] for r in runs} == {"failed"} and len(runs) == 2
+    assert Lakehouse(lake).count("clips") == 0
+
+
+def test_ingest_command_exits_zero_and_counts_rejects(corpora, prefect_harness, tmp_path, capsys):
+    truth = corpora["folder"]
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", "folder", str(truth.root), "--lake", lake, "--batch-size", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(truth.clips)} new" in out
+    assert f"{len(truth.rejects)} rejected" in out
+
+
+def test_kill_9_mid_ingest_then_rerun_equals_an_uninterrupted_run(tmp_path, prefect_harness):
+    from speechcraft.fixtures import build_bulk_folder
+    from speechcraft.flows.ingest import ingest_flow
+
+    corpus = tmp_path / "bulk"
+    truth = build_bulk_folder(corpus, 240)
+    killed_lake, clean_lake = tmp_path / "killed", tmp_path / "clean"
+    command = [sys.executable, "-m", "speechcraft.cli", "ingest", "folder", str(corpus),
+               "--lake", str(killed_lake), "--batch-size", "4"]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    landed = 0
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if (killed_lake / "clips.lance").exists():
+            landed = Lakehouse(killed_lake).count("clips")
+            if landed >= 40:
+                break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < landed < len(truth.clips), f"the kill should land mid-way ({landed} of {len(truth.clips)})"
+
+    assert main(["ingest", "folder", str(corpus), "--lake", str(killed_lake)]) == 0
+    ingest_flow("folder", str(corpus), lake_uri=str(clean_lake), show_progress=False)
+    assert _table(str(killed_lake), "clips") == _table(str(clean_lake), "clips")
+    statuses = Counter(r["status"] for r in Lakehouse(killed_lake).read("runs").to_pylist())
+    assert statuses == Counter({"interrupted": 1, "completed": 1})
