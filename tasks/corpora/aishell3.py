@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._common import ReportProblem, StreamingReader, content_lines, ignore_problem, normalise_gender, table_lines
-from .base import ClipSource, CorpusLayoutError, Reject, RejectReason, ScanItem
+from ._common import content_lines, ignore_problem, normalise_gender, table_lines
+from .base import ClipSource, CorpusLayoutError, CorpusReader, Reject, RejectReason, ReportProblem, ScanItem
 
 SPEAKER_INFO = "spk-info.txt"
 PROSODY_LABELS = "label_train-set.txt"     # train only
@@ -93,7 +93,7 @@ def split_content_text(text: str) -> tuple[str, str]:
     return "".join(characters), " ".join(pinyin)
 
 
-class Aishell3Reader(StreamingReader):
+class Aishell3Reader(CorpusReader):
     name = "aishell3"
     language = "zh"
     subsets = ("train", "test")

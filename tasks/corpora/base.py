@@ -8,10 +8,12 @@ Opening the audio (decode check, duration, hash) is the ingest task's job, done 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 
 class RejectReason(StrEnum):
@@ -72,11 +74,15 @@ class Reject:
 
 
 ScanItem = ClipSource | Reject
+# A table parser tells `report(line_number, reason, detail)` about every line it skips.
+ReportProblem = Callable[[int, RejectReason, str], None]
+Table = TypeVar("Table")
 
 
 class CorpusReader:
     """Base of the per-corpus readers. A subclass sets `name`, `language`, `subsets` and `required`,
-    and implements `scan`. Keep readers free of audio decoding and storage."""
+    and implements `scan`; the helpers below build its rejects the same way in every reader.
+    Keep readers free of audio decoding and storage."""
 
     name: str = ""
     language: str = ""
@@ -103,12 +109,6 @@ class CorpusReader:
         raise NotImplementedError
 
     # -- helpers the readers share -------------------------------------------------------------
-    def relpath(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
-
     def resolve_inside(self, base: Path, rel: str) -> Path | None:
         """`base/rel` made absolute, or None when it lies outside the corpus root (never opened)."""
         path = Path(os.path.normpath(base / rel))
@@ -125,6 +125,88 @@ class CorpusReader:
 
     def reject(self, source: str, reason: RejectReason, detail: str = "", native_id: str | None = None) -> Reject:
         return Reject(self.name, source, reason, detail, native_id)
+
+
+    # -- where a reject came from ------------------------------------------------------------------
+    def file_source(self, path: Path) -> str:
+        """A path relative to the root, in '/' form; a file beside the root comes out as '../…'."""
+        return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def line_source(self, path: Path, number: int) -> str:
+        return f"{self.file_source(path)}:{number}"
+
+    # -- rejects the readers raise the same way --------------------------------------------------
+    def bad_encoding(self, path: Path, number: int) -> Reject:
+        return self.reject(self.line_source(path, number), RejectReason.BAD_ENCODING, "line is not UTF-8")
+
+    def malformed(self, path: Path, number: int, detail: str, native_id: str | None = None) -> Reject:
+        return self.reject(self.line_source(path, number), RejectReason.MALFORMED_METADATA, detail, native_id)
+
+    def escapes_root(self, source: str, target: str, native_id: str | None = None) -> Reject:
+        return self.reject(source, RejectReason.PATH_ESCAPES_ROOT, f"{target!r} lies outside the corpus root",
+                           native_id)
+
+    def duplicate(self, source: str, native_id: str) -> Reject:
+        return self.reject(source, RejectReason.DUPLICATE_ID, f"{native_id} was already seen in this scan",
+                           native_id)
+
+    def check_audio(self, audio_path: Path, native_id: str) -> Reject | None:
+        """A missing_audio / empty_audio reject for a clip's file (source: the audio path), or None."""
+        problem = audio_problem(audio_path)
+        if problem is None:
+            return None
+        reason, detail = problem
+        return self.reject(self.file_source(audio_path), reason, detail, native_id)
+
+    def check_clip(self, line_source: str, audio_path: Path, native_id: str) -> Reject | None:
+        """The checks every per-line clip goes through once its metadata parsed: repeat id, then its audio."""
+        if not self.first_sighting(native_id):
+            return self.duplicate(line_source, native_id)
+        return self.check_audio(audio_path, native_id)
+
+    def load_table(self, parse: Callable[[Path, ReportProblem], Table], path: Path) -> Iterator[Reject]:
+        """Run a table parser over `path`, yield a Reject per line it skipped, and return its table
+        (use as `table = yield from self.load_table(parse, path)`)."""
+        rejects: list[Reject] = []
+
+        def report(number: int, reason: RejectReason, detail: str) -> None:
+            rejects.append(self.reject(self.line_source(path, number), reason, detail))
+
+        table = parse(path, report)
+        yield from rejects
+        return table
+
+    # -- subsets ---------------------------------------------------------------------------------
+    def choose_subsets(self, present: list[str], expected: Callable[[str], Path], fallback: Path) -> list[str]:
+        """The subsets to scan: the ones asked for, each of which must be on disk (`expected(subset)` names
+        what is missing), else every subset present in the corpus's own order (`fallback` names what a
+        corpus with none would need)."""
+        if self.wanted:
+            for subset in self.wanted:
+                if subset not in present:
+                    raise CorpusLayoutError(
+                        f"{self.name}: subset {subset!r} was asked for but {expected(subset)} does not exist")
+            return list(dict.fromkeys(self.wanted))
+        chosen = [subset for subset in self.subsets if subset in present]
+        if not chosen:
+            raise CorpusLayoutError(f"{self.root} does not look like {self.name}: expected {fallback}")
+        return chosen
+
+
+def audio_problem(path: Path) -> tuple[RejectReason, str] | None:
+    """Why the audio at `path` cannot be a clip, judged from one stat (never opened), or None.
+    Only call it for paths already known to be inside the corpus root."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return RejectReason.MISSING_AUDIO, "no such file"
+    except OSError as error:   # e.g. a path component that is a file, or a permission error
+        return RejectReason.MISSING_AUDIO, f"cannot stat: {error.strerror or error}"
+    if not stat.S_ISREG(info.st_mode):
+        return RejectReason.MISSING_AUDIO, "not a regular file"
+    if info.st_size == 0:
+        return RejectReason.EMPTY_AUDIO, "file has 0 bytes"
+    return None
 
 
 def read_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:

@@ -6,8 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._common import StreamingReader
-from .base import ClipSource, RejectReason, ScanItem
+from .base import ClipSource, CorpusReader, RejectReason, ScanItem
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus"})
 TRANSCRIPT_EXTENSIONS = (".txt", ".lab")          # in order of preference
@@ -31,7 +30,7 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".")           # also macOS `._*` resource forks
 
 
-class FolderReader(StreamingReader):
+class FolderReader(CorpusReader):
     name = "folder"          # the registry's name; an instance takes its corpus name (option `name`)
     language = ""            # per clip: the `language` option, else guessed from the transcript
 

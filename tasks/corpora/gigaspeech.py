@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ._common import StreamingReader, audio_problem
 from ._text import clean_gigaspeech_text, has_no_speech
-from .base import ClipSource, Reject, RejectReason, ScanItem
+from .base import ClipSource, CorpusReader, Reject, RejectReason, ScanItem, audio_problem
 
 METADATA = "GigaSpeech.json"
 # Training subsets nest (XS within S within ... XL); DEV and TEST stand apart. "Smallest first" order.
@@ -93,7 +92,7 @@ class AudioEntry:
         return value if isinstance(value, str) else None
 
 
-class GigaSpeechReader(StreamingReader):
+class GigaSpeechReader(CorpusReader):
     name = "gigaspeech"
     language = "en"
     subsets = SUBSET_ORDER

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._common import ReportProblem, StreamingReader, content_lines, ignore_problem, normalise_gender, table_lines
-from .base import ClipSource, Reject, RejectReason, ScanItem
+from ._common import content_lines, ignore_problem, normalise_gender, table_lines
+from .base import ClipSource, CorpusReader, Reject, RejectReason, ReportProblem, ScanItem
 
 BAD_SAMPLE_FOLDER = "libritts_r_failed_speech_restoration_examples"
 RESOURCE_FORK = "._"        # macOS metadata files shipped inside the tarballs: not part of the corpus
@@ -120,7 +120,7 @@ class CorpusTables:
     bad_samples: set[str] = field(default_factory=set)
 
 
-class LibriTTSRReader(StreamingReader):
+class LibriTTSRReader(CorpusReader):
     name = "libritts-r"
     language = "en"
     subsets = ("dev-clean", "dev-other", "test-clean", "test-other",

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._common import ReportProblem, StreamingReader, content_lines, ignore_problem, table_lines
-from .base import ClipSource, CorpusLayoutError, Reject, RejectReason, ScanItem
+from ._common import content_lines, ignore_problem, table_lines
+from .base import ClipSource, CorpusLayoutError, CorpusReader, Reject, RejectReason, ReportProblem, ScanItem
 
 COMBINED_METADATA = Path("text") / "metadata.csv"
 INFODATA = Path("text") / "infodata.json"
@@ -72,7 +72,7 @@ class MetadataFile:
     columns: tuple[int, int, int] = (0, 1, 2)
 
 
-class ZhvoiceReader(StreamingReader):
+class ZhvoiceReader(CorpusReader):
     name = "zhvoice"
     language = "zh"
     subsets = ("zhaidatatang", "zhaishell", "zhbznsyp", "zhmagicdata",

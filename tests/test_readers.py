@@ -1,0 +1,123 @@
+"""Corpus readers on their own (metadata only, no audio decoding): subset selection, speaker tables,
+layout errors, streaming."""
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections import Counter
+
+import pytest
+
+from conftest import SHARED_DATA
+from speechcraft.tasks.corpora import get_reader
+from speechcraft.tasks.corpora.base import ClipSource, CorpusLayoutError, Reject
+from speechcraft.tasks.corpora.libritts_r import read_speakers_tsv
+
+
+def _scan(corpus, root, subsets=None, **options):
+    items = list(get_reader(corpus, root, subsets, **options).scan())
+    return [i for i in items if isinstance(i, ClipSource)], [i for i in items if isinstance(i, Reject)]
+
+
+def test_real_libritts_r_speakers_tsv_parses():
+    problems = []
+    genders = read_speakers_tsv(SHARED_DATA / "libritts_r_speakers.tsv",
+                                lambda number, reason, detail: problems.append(number))
+    assert len(genders) == 2484
+    assert Counter(genders.values()) == {"female": 1201, "male": 1283}
+    assert genders["60"] == "male"            # the row with an empty name
+    assert genders["14"] == "female"
+    assert problems == []
+
+
+def test_gigaspeech_subsets_follow_each_segments_own_tags(corpora):
+    truth = corpora["gigaspeech"]
+    tags = {c.native_id: c for c in truth.clips}
+    everything, _ = _scan("gigaspeech", truth.root)
+    scanned = [c.native_id for c in everything]
+    assert len(scanned) == len(set(scanned)) and set(tags) <= set(scanned)  # every segment exactly once
+    medium, _ = _scan("gigaspeech", truth.root, ["M"])
+    dev_and_test, _ = _scan("gigaspeech", truth.root, ["DEV", "TEST"])
+    assert medium and all(c.subset == "M" and c.split == "train" for c in medium)
+    assert {c.split for c in dev_and_test} == {"dev", "test"}
+    # a segment tagged only {XL} sits in a file that also holds {M} segments: the file's tags don't count
+    xl_only = [c for c in everything if c.subset == "XL"]
+    assert xl_only and not {c.native_id for c in xl_only} & {c.native_id for c in medium}
+    assert {c.audio_path for c in xl_only} & {c.audio_path for c in medium}
+    large, _ = _scan("gigaspeech", truth.root, ["L"])
+    assert {c.native_id for c in medium} < {c.native_id for c in large}      # M nests inside L
+
+
+def test_libritts_r_subset_choice_and_absent_subset(corpora):
+    root = corpora["libritts-r"].root
+    dev, _ = _scan("libritts-r", root, ["dev-clean"])
+    assert dev and {c.subset for c in dev} == {"dev-clean"} and {c.split for c in dev} == {"dev"}
+    everything, _ = _scan("libritts-r", root)
+    assert {c.subset for c in everything} == {"dev-clean", "test-clean", "train-clean-100"}
+    with pytest.raises(CorpusLayoutError, match="train-clean-360"):
+        _scan("libritts-r", root, ["train-clean-360"])
+    with pytest.raises(ValueError, match="unknown subset"):
+        get_reader("libritts-r", root, ["train-clean-999"])
+
+
+def test_zhvoice_reads_both_unpack_layouts(corpora):
+    one_root, _ = _scan("zhvoice", corpora["zhvoice"].root)
+    per_archive, _ = _scan("zhvoice", corpora["zhvoice-split"].root)
+    # the scan offers every good clip (and the ones whose audio the ingest will reject on decoding)
+    assert {c.clip_id for c in corpora["zhvoice"].clips} <= {c.clip_id for c in one_root}
+    assert {c.clip_id for c in corpora["zhvoice-split"].clips} <= {c.clip_id for c in per_archive}
+    only_thchs, _ = _scan("zhvoice", corpora["zhvoice"].root, ["zhthchs30"])
+    assert only_thchs and {c.subset for c in only_thchs} == {"zhthchs30"}
+    assert all(" " not in (c.transcript or "") for c in one_root + per_archive)
+
+
+def test_folder_name_and_language_options(corpora):
+    root = corpora["folder"].root
+    clips, _ = _scan("folder", root, name="my-voices", language="zh")
+    assert {c.corpus for c in clips} == {"my-voices"} and {c.language for c in clips} == {"zh"}
+    auto, _ = _scan("folder", root)
+    by_text = {c.language for c in auto if c.transcript and any("\u4e00" <= ch <= "\u9fff" for ch in c.transcript)}
+    assert by_text == {"zh"}
+
+
+@pytest.mark.parametrize("corpus,expected", [
+    ("aishell3", "spk-info.txt"), ("gigaspeech", "GigaSpeech.json"), ("libritts-r", "train-clean-100"),
+    ("zhvoice", "metadata.csv"),
+])
+def test_wrong_root_names_the_file_it_expected(tmp_path, corpus, expected):
+    (tmp_path / "some_file.wav").write_bytes(b"RIFF")
+    with pytest.raises(CorpusLayoutError, match=expected):
+        get_reader(corpus, tmp_path).check_layout()
+
+
+def test_unknown_corpus_lists_the_known_ones(tmp_path):
+    with pytest.raises(ValueError, match="aishell3, libritts-r, gigaspeech, zhvoice, folder"):
+        get_reader("timit", tmp_path)
+
+
+def test_gigaspeech_json_is_streamed_not_loaded_whole(tmp_path):
+    """Memory while scanning stays far below what loading the JSON would take."""
+    segments = [{"sid": f"POD0000000001_S{i:07d}", "speaker": "N/A", "begin_time": i * 2.0,
+                 "end_time": i * 2.0 + 1.5, "text_raw": "", "subsets": ["{XL}", "{L}", "{M}"],
+                 "text_tn": "A FAIRLY TYPICAL SEGMENT OF PODCAST SPEECH GOES HERE <PERIOD>"} for i in range(60)]
+    audios = [{"title": f"Episode {a}", "url": "", "path": f"audio/podcast/P0001/POD{a:010d}.opus",
+               "aid": f"POD{a:010d}", "source": "podcast", "format": "opus", "sample_rate": 16000,
+               "codec": "s16le", "channels": 1, "md5": "", "duration": 20000.0, "size": 1, "speaker": "N/A",
+               "category": "Arts", "subsets": ["{XL}"],
+               "segments": [dict(s, sid=s["sid"].replace("0000000001", f"{a:010d}")) for s in segments]}
+              for a in range(400)]
+    (tmp_path / "audio").mkdir()
+    path = tmp_path / "GigaSpeech.json"
+    path.write_text(json.dumps({"dataset": "GigaSpeech", "language": "EN", "version": "v1.0.0",
+                                "audios": audios}), encoding="utf-8")
+    def peak_bytes(work) -> tuple[object, int]:
+        tracemalloc.start()
+        result = work()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return result, peak
+
+    count, scan_peak = peak_bytes(lambda: sum(1 for _ in get_reader("gigaspeech", tmp_path).scan()))
+    _, load_peak = peak_bytes(lambda: len(json.loads(path.read_text(encoding="utf-8"))["audios"]))
+    assert count == 400 * 60              # every segment (missing audio files: rejects, one per segment)
+    assert scan_peak < load_peak / 4, f"scan peak {scan_peak / 1e6:.1f} MB vs loading {load_peak / 1e6:.1f} MB"
