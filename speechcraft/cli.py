@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -54,7 +55,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print_run(run)
-    return 0
+    return 0 if run["status"] == "completed" else 1
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -83,7 +84,8 @@ def write_result(result, fmt: str, out) -> None:
         pacsv.write_csv(result, sink)
         out.write(sink.getvalue().decode())
     elif fmt == "json":
-        out.write(json.dumps(result.to_pylist(), ensure_ascii=False, default=str, indent=1) + "\n")
+        rows = [{k: _json_value(v) for k, v in row.items()} for row in result.to_pylist()]
+        out.write(json.dumps(rows, ensure_ascii=False, default=str, indent=1, allow_nan=False) + "\n")
     else:
         from rich.console import Console
         from rich.table import Table
@@ -95,6 +97,13 @@ def write_result(result, fmt: str, out) -> None:
             table.add_row(*("" if v is None else str(v) for v in row.values()))
         Console(file=out, width=max(120, Console().width)).print(table)
         out.write(f"({result.num_rows} row{'s' if result.num_rows != 1 else ''})\n")
+
+
+def _json_value(value):
+    # JSON has no -Infinity (a silent clip's peak_dbfs) or NaN: they print as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

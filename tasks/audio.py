@@ -75,12 +75,21 @@ def decode_audio(path: Path) -> DecodedAudio:
     if short and int(short.group(2)) < int(short.group(1)):
         raise AudioError(RejectReason.TRUNCATED_AUDIO,
                          f"{path.name}: header promises {short.group(1)} data bytes, file holds {short.group(2)}")
+    if fmt == "OGG" and not _ogg_stream_ended(data):
+        raise AudioError(RejectReason.TRUNCATED_AUDIO, f"{path.name}: the Ogg stream has no end-of-stream page")
     if samples.shape[0] < promised:
         raise AudioError(RejectReason.TRUNCATED_AUDIO,
                          f"{path.name}: header promises {promised} frames, decoded {samples.shape[0]}")
     if samples.shape[0] == 0:
         raise AudioError(RejectReason.UNDECODABLE_AUDIO, f"{path.name}: no audio frames")
     return DecodedAudio(samples, rate, fmt, sha256)
+
+
+def _ogg_stream_ended(data: bytes) -> bool:
+    """Whether the last Ogg page carries the end-of-stream flag. A cut Ogg/Opus file decodes cleanly as
+    a shorter one; only its missing last page tells it was truncated."""
+    last_page = data.rfind(b"OggS", max(0, len(data) - 65_536))
+    return last_page >= 0 and last_page + 5 < len(data) and bool(data[last_page + 5] & 0x04)
 
 
 def peak_dbfs(samples: np.ndarray) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -151,8 +152,7 @@ def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root:
 
 
 def _relative(source: ClipSource, root: str) -> str:
-    path = str(source.audio_path)
-    return path[len(root):].lstrip("/") if path.startswith(root.rstrip("/") + "/") else path
+    return os.path.relpath(source.audio_path, root)
 
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{batch_number}")

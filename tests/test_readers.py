@@ -11,7 +11,7 @@ import pytest
 from conftest import SHARED_DATA
 from speechcraft.tasks.corpora import get_reader
 from speechcraft.tasks.corpora.base import ClipSource, CorpusLayoutError, Reject
-from speechcraft.tasks.corpora.libritts_r import read_speakers_tsv
+from speechcraft.tasks.corpora.libritts_r import read_speakers_tsv, read_speakers_txt
 
 
 def _scan(corpus, root, subsets=None, **options):
@@ -28,6 +28,26 @@ def test_real_libritts_r_speakers_tsv_parses():
     assert genders["60"] == "male"            # the row with an empty name
     assert genders["14"] == "female"
     assert problems == []
+
+
+def test_speakers_txt_with_pipes_in_a_name(tmp_path):
+    path = tmp_path / "SPEAKERS.txt"
+    path.write_text(";ID  |SEX| SUBSET           |MINUTES| NAME\n"
+                    "14   | F | train-clean-360  | 25.03 | Kristin LeMoine\n"
+                    "60   | M | train-clean-100  | 20.18 | |CBW|Simon\n"
+                    "not a row\n", encoding="utf-8")
+    problems = []
+    genders = read_speakers_txt(path, lambda number, reason, detail: problems.append((number, str(reason))))
+    assert genders == {"14": "female", "60": "male"}
+    assert problems == [(4, "malformed_metadata")]
+
+
+def test_gigaspeech_subset_column_does_not_depend_on_the_request(corpora):
+    root = corpora["gigaspeech"].root
+    by_default = {c.native_id: c.subset for c in _scan("gigaspeech", root)[0]}
+    as_xl = {c.native_id: c.subset for c in _scan("gigaspeech", root, ["XL"])[0]}
+    assert as_xl and all(by_default[i] == subset for i, subset in as_xl.items())
+    assert "M" in as_xl.values()          # an {XL},{L},{M} segment stays "M" when XL is asked for
 
 
 def test_gigaspeech_subsets_follow_each_segments_own_tags(corpora):

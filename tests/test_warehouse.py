@@ -80,6 +80,8 @@ def test_sql_command_formats_and_exit_codes(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == ['"run_id","n_new"', '"a",3', '"b",1']
     assert main(["sql", "SELECT count(*) AS n FROM runs", "--lake", str(tmp_path)]) == 0
     assert "(1 row)" in capsys.readouterr().out
+    assert main(["sql", "SELECT -'inf'::DOUBLE AS peak, 'x' AS s", "--lake", str(tmp_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"peak": None, "s": "x"}]   # valid JSON for silent clips
     assert main(["sql", "DELETE FROM runs", "--lake", str(tmp_path)]) == 2
     assert "read-only" in capsys.readouterr().err
     assert main(["sql", "SELECT * FROM no_such_table", "--lake", str(tmp_path)]) == 2

@@ -146,11 +146,12 @@ class GigaSpeechReader(CorpusReader):
                 yield item
 
     def pick_subset(self, tags: list[str]) -> str | None:
-        """The subset a segment is ingested under (by its own tags, not its audio's): the first requested
-        one it carries, or without a request its smallest. None: not requested (or, unrequested, untagged)."""
+        """The subset a segment is stored under: its smallest own tag (not its audio's), whatever was asked
+        for, so a clip keeps one subset across runs. None when it carries no requested subset (or no tag)."""
         names = {subset_name(tag) for tag in tags}
-        candidates = self.wanted or SUBSET_ORDER
-        return next((subset for subset in candidates if subset in names), None)
+        if self.wanted and not names & set(self.wanted):
+            return None
+        return next((subset for subset in SUBSET_ORDER if subset in names), None)
 
     def read_segment(self, audio: AudioEntry, position: str, segment: object) -> ClipSource | Reject | None:
         """One segment as a clip, a reject, or None when it is in no requested subset."""
