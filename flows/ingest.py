@@ -12,10 +12,10 @@ from itertools import islice
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ..tasks.corpora import get_reader
+from ..tasks.corpora import CorpusLayoutError, get_reader
 from ..tasks.ingest import BatchStats, ingest_batch
 from ..warehouse import Lakehouse
-from ..warehouse.runs import finish_run, start_run
+from ..warehouse.runs import finish_run, ingested_roots, start_run
 from .progress import Progress
 
 DEFAULT_BATCH_SIZE = 256
@@ -36,7 +36,16 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     reader = get_reader(corpus, root, subsets, **(options or {}))
-    params = {"root": str(reader.root), "subsets": subsets, "batch_size": batch_size, **(options or {})}
+    params = {"reader": corpus, "root": str(reader.root), "subsets": subsets, "batch_size": batch_size,
+              **(options or {})}
+    if corpus == "folder":
+        # Folder corpora are named after their folder: a second folder of the same name would overwrite
+        # the first one's clips (same clip ids), so it must be given its own name.
+        others = ingested_roots(lake, corpus, reader.name) - {str(reader.root)}
+        if others:
+            raise CorpusLayoutError(
+                f"the corpus name {reader.name!r} already holds clips from {sorted(others)[0]}; "
+                f"ingest {reader.root} under another name with --name NAME")
     run = start_run(lake, "ingest", reader.name, params)
     totals = BatchStats()
     failed_batches = 0

@@ -156,3 +156,20 @@ def test_kill_9_mid_ingest_then_rerun_equals_an_uninterrupted_run(tmp_path, pref
     assert _table(str(killed_lake), "clips") == _table(str(clean_lake), "clips")
     statuses = Counter(r["status"] for r in Lakehouse(killed_lake).read("runs").to_pylist())
     assert statuses == Counter({"interrupted": 1, "completed": 1})
+
+
+def test_two_folders_with_one_name_never_overwrite_each_other(corpora, prefect_harness, tmp_path, capsys):
+    import shutil
+
+    first, second = tmp_path / "a" / "wavs", tmp_path / "b" / "wavs"
+    shutil.copytree(corpora["folder"].root, first)
+    shutil.copytree(corpora["folder"].root, second)
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", "folder", str(first), "--lake", lake]) == 0
+    before = _table(lake, "clips")
+    assert main(["ingest", "folder", str(second), "--lake", lake]) == 2
+    assert "--name" in capsys.readouterr().err
+    assert _table(lake, "clips") == before
+    assert main(["ingest", "folder", str(second), "--lake", lake, "--name", "wavs-b"]) == 0
+    counts = query("SELECT corpus, count(*) AS n FROM clips GROUP BY corpus ORDER BY corpus", lake).to_pylist()
+    assert counts == [{"corpus": "wavs", "n": len(before)}, {"corpus": "wavs-b", "n": len(before)}]

@@ -57,3 +57,17 @@ def finish_run(lake: Lakehouse, run: dict, status: str, counts: dict | None = No
     row["audio_hours_per_hour"] = hours / (wall_s / 3600) if wall_s > 0 else None
     lake.upsert("runs", [row])
     return row
+
+
+def ingested_roots(lake: Lakehouse, reader: str, corpus: str) -> set[str]:
+    """The corpus roots earlier successful ingests of `reader` stored under the name `corpus`."""
+    if not lake.exists("runs"):
+        return set()
+    rows = lake.read("runs", ["corpus", "params", "status"],
+                     where="flow = 'ingest' AND status IN ('completed', 'partial')").to_pylist()
+    roots = set()
+    for row in rows:
+        params = json.loads(row["params"] or "{}")
+        if row["corpus"] == corpus and params.get("reader") == reader:
+            roots.add(params.get("root"))
+    return roots
