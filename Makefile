@@ -16,8 +16,12 @@ demo: setup
 test: setup
 	$(VENV)/bin/python -m pytest -n auto -q
 
-bench: setup
+$(VENV)/.installed-test,bench: pyproject.toml scripts/setup.sh
+	VENV=$(VENV) EXTRAS=test,bench scripts/setup.sh
+
+bench: $(VENV)/.installed-test,bench
 	$(VENV)/bin/python bench/ingest.py
+	$(VENV)/bin/python bench/acoustics.py
 
 clean:
 	rm -rf lakehouse demo-data .pytest_cache

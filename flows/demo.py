@@ -11,7 +11,8 @@ from .ingest import ingest_flow
 
 # (reader, fixture folder) in the order the demo ingests them
 DEMO_CORPORA = [("aishell3", "aishell3"), ("libritts-r", "libritts-r"), ("gigaspeech", "gigaspeech"),
-                ("zhvoice", "zhvoice"), ("zhvoice", "zhvoice-split"), ("folder", "folder")]
+                ("zhvoice", "zhvoice"), ("zhvoice", "zhvoice-split"), ("folder", "folder"),
+                   ("folder", "prosody")]
 
 
 @flow(name="demo")

@@ -62,7 +62,8 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
                     logger.error("batch failed: %s", exc)
                     return
                 totals.add(stats)
-                progress.update(totals)
+                progress.update(f"{totals.scanned} clips · {totals.new} new · {totals.unchanged} unchanged · "
+                                f"{totals.rejected} rejected · {totals.audio_seconds / 3600:.2f} h")
 
             for number, batch in enumerate(batched(reader.scan(), batch_size)):
                 in_flight.append(ingest_batch.submit(lake.uri, run["run_id"], batch, str(reader.root),

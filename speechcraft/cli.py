@@ -118,6 +118,75 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.annotate import NothingIngestedError, annotate_flow
+
+    try:
+        result = annotate_flow(args.lake, stages=args.stage, corpus=args.corpus, batch_size=args.batch_size,
+                               workers=args.workers, min_population=args.min_population,
+                               acoustic_options={"vad": args.vad})
+    except (NothingIngestedError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print_annotation(result, args.lake)
+    return 0 if result["run"]["status"] == "completed" else 1
+
+
+def print_annotation(result: dict, lake: str | None) -> None:
+    from rich.console import Console
+
+    from .warehouse.sql import query
+
+    console = Console(soft_wrap=True)
+    run, stats, labels = result["run"], result["acoustics"], result["labels"]
+    colour = {"completed": "green", "partial": "yellow"}.get(run["status"], "red")
+    console.print(
+        f"[bold]annotate[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s — acoustics: "
+        f"{stats['computed']} measured, {stats['cached']} from cache, {stats['up_to_date']} up to date, "
+        f"[bold]{stats['rejected']} rejected[/bold] ({stats['audio_s'] / 3600:.3f} h of audio)")
+    if run.get("error"):
+        console.print(f"  [yellow]{run['error']}[/yellow]")
+    if stats["rejected"]:
+        console.print("  see why: speechcraft sql \"SELECT reason, source, detail FROM rejects "
+                      "WHERE stage = 'acoustics'\"")
+    if labels["auto_version"]:
+        console.print(f"labels: groups without edges got percentile edges, frozen as "
+                      f"[bold]{labels['auto_version']}[/bold] (see `speechcraft bins show`)")
+    console.print(f"labels: {labels['changed']} of {labels['clips']} clips (re)labelled")
+    write_result(query("SELECT * FROM label_distribution", lake), "table", sys.stdout)
+
+
+def cmd_bins(args: argparse.Namespace) -> int:
+    from .tasks import labels
+    from .warehouse import Lakehouse
+    from .warehouse.bins import BinVersionError
+
+    lake = Lakehouse(args.lake)
+    try:
+        if args.action == "show":
+            report = labels.edges_report(lake, args.min_population)
+            if report.is_empty():
+                print("no clip is measured and no edges are frozen yet: run `speechcraft annotate`")
+                return 0
+            write_result(report.to_arrow(), args.format, sys.stdout)
+            return 0
+        if args.action == "freeze":
+            n_groups, skipped, stats = labels.freeze(lake, args.name, args.config, args.min_population)
+            print(f"froze {n_groups} groups as {args.name!r} and pinned them; "
+                  f"{stats.changed} of {stats.clips} clips relabelled")
+            for language, attribute, gender, population in skipped:
+                print(f"  skipped {language} {attribute}{' ' + gender if gender else ''}: {population} usable "
+                      f"clips, under --min-population {args.min_population}")
+        else:
+            n_groups, stats = labels.use(lake, args.name, args.min_population)
+            print(f"pinned {n_groups} groups of {args.name!r}; {stats.changed} of {stats.clips} clips relabelled")
+    except (BinVersionError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     lake = argparse.ArgumentParser(add_help=False)
     lake.add_argument("--lake", metavar="URI", default=None,
@@ -146,6 +215,40 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.set_defaults(func=cmd_sql)
+
+    annotate = commands.add_parser(
+        "annotate", parents=[lake], help="run every annotation stage that has work, then the labels",
+        description="Measure the clips that lack a row for each stage's current version (acoustics: F0, energy, "
+                    "speech activity, speaking rate), in batches of Prefect tasks cached on their inputs, then "
+                    "label them against the pinned bin edges.")
+    annotate.add_argument("--stage", action="append", choices=["acoustics"],
+                          help="run only this stage (repeatable; default: all)")
+    annotate.add_argument("--corpus", help="only clips of this corpus (default: all)")
+    annotate.add_argument("--batch-size", type=int, default=256, help="clips per Prefect task (default 256)")
+    annotate.add_argument("--workers", type=int, help="worker processes (default: the cores available)")
+    annotate.add_argument("--vad", choices=["energy", "silero"], default="energy",
+                          help="voice activity detector (default energy; silero needs the `silero` extra)")
+    annotate.add_argument("--min-population", type=int, default=20,
+                          help="clips a group needs before percentile edges are frozen for it (default 20)")
+    annotate.set_defaults(func=cmd_annotate)
+
+    bins = commands.add_parser("bins", help="show, freeze or pin the label bin edges",
+                               description="Labels are computed against pinned bin-edge versions; ingesting "
+                                           "more data never relabels a clip until you freeze or pin edges.")
+    bins_actions = bins.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = bins_actions.add_parser("show", parents=[lake], help="the edges in force beside today's percentiles")
+    show.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    freeze = bins_actions.add_parser("freeze", parents=[lake],
+                                     help="freeze edges as a new version and pin it (relabels)")
+    freeze.add_argument("--name", required=True, help="the new version's name")
+    freeze.add_argument("--config", type=Path,
+                        help="fixed edges from this TOML file (default: SpeechCraft percentiles of the "
+                             "clips measured now); see docs/bins-fixed.toml")
+    use = bins_actions.add_parser("use", parents=[lake], help="pin an existing version again (relabels)")
+    use.add_argument("name")
+    for action in (show, freeze, use):
+        action.add_argument("--min-population", type=int, default=20, help=argparse.SUPPRESS)
+    bins.set_defaults(func=cmd_bins)
 
     demo = commands.add_parser("demo", parents=[lake], help="build small corpora and run every stage on them",
                                description="Synthesise small corpora in the four real layouts (espeak-ng), "

@@ -21,6 +21,7 @@ from ..warehouse.lake import sql_literal_list
 from ..warehouse.schema import EXTRA_COLUMNS
 from .audio import AudioError, DecodedAudio, decode_audio, peak_dbfs
 from .corpora.base import ClipSource, Reject, RejectReason, ScanItem
+from .rejects import reject_row
 
 STAGE = "ingest"
 SPAN_TOLERANCE_S = 0.05   # segment ends within this of the file's end are rounding, not errors
@@ -109,13 +110,6 @@ def probe(sources: list[tuple[ClipSource, str]], relpaths: dict[str, str]) -> tu
     return rows, rejects
 
 
-def reject_row(reject: Reject, run_id: str, now: datetime) -> dict:
-    key = "\x1f".join([reject.corpus, reject.source, STAGE, str(reject.reason), reject.clip_id or ""])
-    return {"reject_id": hashlib.sha256(key.encode()).hexdigest()[:32], "corpus": reject.corpus,
-            "source": reject.source, "stage": STAGE, "reason": str(reject.reason),
-            "detail": reject.detail, "clip_id": reject.clip_id, "run_id": run_id, "rejected_at": now}
-
-
 def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root: str) -> BatchStats:
     """The work of one batch (plain function; the Prefect task below wraps it)."""
     lake = Lakehouse(lake_uri)
@@ -142,7 +136,7 @@ def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root:
     stats.audio_seconds = sum(r["duration_s"] for r in rows)
     stats.rejected = len(rejects)
     now = datetime.now(timezone.utc)
-    lake.insert_missing("rejects", [reject_row(r, run_id, now) for r in rejects])
+    lake.insert_missing("rejects", [reject_row(STAGE, r, run_id, now) for r in rejects])
     if rows:
         # A clip whose audio an earlier run rejected and that lands now was fixed: that reject is history.
         landed = sql_literal_list(r["clip_id"] for r in rows)

@@ -15,7 +15,8 @@ from speechcraft.fixtures.truth import FixtureTruth  # noqa: E402
 
 # (reader name, fixture folder)
 FIXTURE_CORPORA = [("aishell3", "aishell3"), ("libritts-r", "libritts-r"), ("gigaspeech", "gigaspeech"),
-                   ("zhvoice", "zhvoice"), ("zhvoice", "zhvoice-split"), ("folder", "folder")]
+                   ("zhvoice", "zhvoice"), ("zhvoice", "zhvoice-split"), ("folder", "folder"),
+                   ("folder", "prosody")]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

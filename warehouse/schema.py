@@ -84,8 +84,71 @@ RUNS = pa.schema([
     ("pid", pa.int64()),
 ])
 
+# Every stage row says which annotator made it, its version and a hash of its configuration (labels.md).
+STAGE_COLUMNS = [
+    ("annotator", pa.string()),
+    ("annotator_version", pa.string()),
+    ("config_hash", pa.string()),
+    ("input_hash", pa.string()),         # of the clip inputs the row was computed from (audio hash, span, text)
+    ("run_id", pa.string()),
+    ("computed_at", TIMESTAMP),
+]
+
+ACOUSTICS = pa.schema([
+    ("clip_id", pa.string()),
+    ("f0_mean_hz", pa.float64()),        # over voiced frames of the whole clip; null when none is voiced
+    ("f0_std_hz", pa.float64()),
+    ("voiced_ratio", pa.float64()),      # voiced frames / frames of the speech span
+    ("energy_db", pa.float64()),         # RMS over speech frames, dBFS
+    ("speech_s", pa.float64()),          # speech time from voice activity (pauses under 0.3 s count as speech)
+    ("speech_start_s", pa.float64()),    # first and last speech, relative to the clip's start
+    ("speech_end_s", pa.float64()),
+    ("speech_units", pa.int64()),        # syllables (en) or characters (zh) of the transcript
+    ("rate_unit", pa.string()),
+    ("speech_rate", pa.float64()),       # speech_units / speech_s
+    ("flags", pa.list_(pa.string())),    # no_speech, too_short, no_transcript
+    *STAGE_COLUMNS,
+])
+
+# Edges that turn numbers into labels. A version is frozen once and never edited; labels use, per
+# (language, attribute, gender) group, the edges of the version pinned most recently for that group.
+BIN_EDGES = pa.schema([
+    ("edge_id", pa.string()),            # "<version>/<language>/<attribute>/<gender or all>"
+    ("version", pa.string()),
+    ("mode", pa.string()),               # percentile / fixed
+    ("language", pa.string()),
+    ("attribute", pa.string()),          # pitch / energy / speed
+    ("gender", pa.string()),             # pitch: male / female; others: null (all speakers)
+    ("low_edge", pa.float64()),          # value < low_edge: low (slow); >= high_edge: high (fast)
+    ("high_edge", pa.float64()),
+    ("percentiles", pa.list_(pa.float64())),   # percentile mode: where the edges were cut
+    ("population", pa.int64()),          # clips the edges were computed on (percentile mode)
+    ("population_corpora", pa.list_(pa.string())),
+    ("unit", pa.string()),               # Hz, dBFS, syllables/s, characters/s
+    ("source", pa.string()),             # what computed them: acoustics annotator+config, or the config file
+    ("created_at", TIMESTAMP),
+    ("pinned_at", TIMESTAMP),            # the latest pin of a group is in force
+])
+
+LABELS = pa.schema([
+    ("clip_id", pa.string()),
+    ("gender", pa.string()),             # the gender the pitch label was binned within
+    ("gender_source", pa.string()),      # corpus (metadata) now; a model id once the speaker stage predicts
+    ("pitch_label", pa.string()),        # low / normal / high
+    ("energy_label", pa.string()),       # low / normal / high
+    ("speed_label", pa.string()),        # slow / normal / fast
+    ("pitch_edges", pa.string()),        # bin_edges version each label was computed against
+    ("energy_edges", pa.string()),
+    ("speed_edges", pa.string()),
+    ("acoustics_hash", pa.string()),     # of the acoustics row the labels came from
+    ("labelled_at", TIMESTAMP),
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
     "runs": (RUNS, "run_id"),
+    "acoustics": (ACOUSTICS, "clip_id"),
+    "bin_edges": (BIN_EDGES, "edge_id"),
+    "labels": (LABELS, "clip_id"),
 }

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from .lake import resolve_lake_uri
+from .schema import TABLES
 from .views import VIEWS
 
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -45,12 +46,14 @@ def connect(lake_uri: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnect
     tables = stored_tables(uri)
     for name, dataset_uri in tables.items():
         con.register(name, lance.dataset(dataset_uri))
-    for name, (needs, body) in VIEWS.items():
-        if needs <= tables.keys():
-            try:
-                con.execute(f"CREATE VIEW {name} AS {body}")
-            except duckdb.Error:
-                pass  # a table written by an older schema: its own columns still answer queries
+    for name, (schema, _) in TABLES.items():
+        if name not in tables:   # not written yet: an empty table with its schema, so views and queries answer
+            con.register(name, schema.empty_table())
+    for name, body in VIEWS.items():
+        try:
+            con.execute(f"CREATE VIEW {name} AS {body}")
+        except duckdb.Error:
+            pass  # a table written by an older schema: its own columns still answer queries
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

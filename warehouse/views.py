@@ -1,11 +1,37 @@
-"""The documented SQL views over the stored tables: name -> (tables it needs, SELECT body).
-A view is created only when every table it reads exists, so a young lakehouse still answers."""
+"""The documented SQL views over the stored tables: name -> SELECT body. They are the public SQL surface
+(README, "Tables and views"). A table not written yet reads as empty, so every view always exists."""
 from __future__ import annotations
 
-VIEWS: dict[str, tuple[set[str], str]] = {
+VIEWS: dict[str, str] = {
     # One row per corpus: what is in the lakehouse at a glance.
-    "corpus_summary": ({"clips"}, """
+    "corpus_summary": """
         SELECT corpus, language, count(*) AS clips, count(DISTINCT speaker_id) AS speakers,
                round(sum(duration_s) / 3600, 3) AS hours
-        FROM clips GROUP BY corpus, language ORDER BY corpus"""),
+        FROM clips GROUP BY corpus, language ORDER BY corpus""",
+    # One row per clip: what it is, what was measured, and its labels. Later stages add their columns here.
+    "clip_annotations": """
+        SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.duration_s,
+               c.transcript,
+               coalesce(l.gender, c.meta_gender) AS gender, l.gender_source,
+               c.meta_age_group AS age_group,
+               a.f0_mean_hz AS pitch_hz, a.f0_std_hz AS pitch_std_hz, a.voiced_ratio, l.pitch_label,
+               a.energy_db, l.energy_label,
+               a.speech_rate, a.rate_unit, l.speed_label,
+               a.speech_s, a.flags,
+               c.audio_path, c.start_s, c.end_s
+        FROM clips c
+        LEFT JOIN acoustics a USING (clip_id)
+        LEFT JOIN labels l USING (clip_id)""",
+    # How the labels spread: one row per (language, attribute, gender for pitch, label).
+    "label_distribution": """
+        SELECT language, attribute, gender, label, count(*) AS clips
+        FROM (
+            SELECT language, 'pitch' AS attribute, gender, pitch_label AS label FROM clip_annotations
+            UNION ALL SELECT language, 'energy', NULL, energy_label FROM clip_annotations
+            UNION ALL SELECT language, 'speed', NULL, speed_label FROM clip_annotations
+        )
+        WHERE label IS NOT NULL
+        GROUP BY language, attribute, gender, label
+        ORDER BY language, attribute, gender NULLS FIRST,
+                 CASE label WHEN 'low' THEN 0 WHEN 'slow' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END""",
 }

@@ -29,6 +29,7 @@ class RejectReason(StrEnum):
     LISTED_BAD_SAMPLE = "listed_bad_sample"      # the corpus itself lists it as unusable (LibriTTS-R)
     NO_SPEECH_SEGMENT = "no_speech_segment"      # GigaSpeech <SIL>/<MUSIC>/<NOISE>/<OTHER>-only segment
     UNLISTED_AUDIO = "unlisted_audio"            # audio file no metadata line mentions
+    AUDIO_CHANGED = "audio_changed"              # a stage found other bytes than ingest hashed: re-ingest
 
 
 class CorpusLayoutError(Exception):

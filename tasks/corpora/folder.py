@@ -1,4 +1,5 @@
-"""Any folder of audio files, with optional same-name `.txt` / `.lab` transcripts beside them."""
+"""Any folder of audio files, with optional same-name `.txt` / `.lab` transcripts beside them, and an optional
+`speakers.tsv` at the root giving each speaker folder's gender and age group."""
 from __future__ import annotations
 
 import os
@@ -6,7 +7,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ClipSource, CorpusReader, RejectReason, ScanItem
+from ._common import normalise_gender, table_lines
+from .base import ClipSource, CorpusReader, RejectReason, ReportProblem, ScanItem
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus"})
 TRANSCRIPT_EXTENSIONS = (".txt", ".lab")          # in order of preference
@@ -14,6 +16,31 @@ LANGUAGES = ("zh", "en")
 CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 CORPUS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_SYMLINK_HOPS = 40
+SPEAKERS_FILE = "speakers.tsv"
+AGE_GROUPS = ("child", "teenager", "young_adult", "middle_aged", "elderly")     # labels.md's vocabulary
+
+
+def read_speaker_table(path: Path, report: ReportProblem) -> dict[str, tuple[str | None, str | None]]:
+    """speaker folder -> (gender, age group) from `speakers.tsv`: `#` comments, an optional header line
+    starting `speaker`, rows `speaker<TAB>gender[<TAB>age_group]` (gender F/M/female/male or empty; age group
+    one of AGE_GROUPS, spaces or hyphens allowed: `young adult`)."""
+    speakers: dict[str, tuple[str | None, str | None]] = {}
+    for number, line in table_lines(path, report, comment="#"):
+        fields = [field.strip() for field in line.split("\t")]
+        if fields[0].lower() in ("speaker", "speaker_id"):
+            continue
+        if len(fields) < 2 or len(fields) > 3 or not fields[0]:
+            report(number, RejectReason.MALFORMED_METADATA, "expected speaker<TAB>gender[<TAB>age_group]")
+            continue
+        gender = normalise_gender(fields[1]) if fields[1] else None
+        age = re.sub(r"[\s-]+", "_", fields[2].lower()) if len(fields) == 3 and fields[2] else None
+        if fields[1] and gender is None:
+            report(number, RejectReason.MALFORMED_METADATA, f"unknown gender {fields[1]!r} (F/M/female/male)")
+        elif age is not None and age not in AGE_GROUPS:
+            report(number, RejectReason.MALFORMED_METADATA, f"unknown age group {fields[2]!r} ({', '.join(AGE_GROUPS)})")
+        else:
+            speakers[fields[0]] = (gender, age)
+    return speakers
 
 
 def corpus_name_for(folder: Path) -> str:
@@ -45,9 +72,13 @@ class FolderReader(CorpusReader):
         super().__init__(root)
         self.name = name or corpus_name_for(self.root)
         self.forced_language = language
+        self.speakers: dict[str, tuple[str | None, str | None]] = {}
 
     def scan(self) -> Iterator[ScanItem]:
         self.check_layout()
+        self.speakers = {}
+        if (self.root / SPEAKERS_FILE).is_file():
+            self.speakers = yield from self.load_table(read_speaker_table, self.root / SPEAKERS_FILE)
         for folder, subfolders, files in os.walk(self.root):
             subfolders[:] = sorted(name for name in subfolders if not is_hidden(name))
             siblings = set(files)
@@ -82,11 +113,13 @@ class FolderReader(CorpusReader):
                 yield self.reject(self.file_source(transcript_file), RejectReason.BAD_ENCODING,
                                   "transcript is not UTF-8; the clip lands without one", native_id)
         transcript = (transcript_raw or "").strip() or None
+        speaker = relative.parts[0] if len(relative.parts) > 1 else None
+        gender, age_group = self.speakers.get(speaker, (None, None))
         yield ClipSource(
             corpus=self.name, native_id=native_id,
             language=self.forced_language or guess_language(transcript), audio_path=audio_path,
-            subset=None, split="train", speaker_id=relative.parts[0] if len(relative.parts) > 1 else None,
-            transcript=transcript, transcript_raw=transcript_raw,
+            subset=None, split="train", speaker_id=speaker, transcript=transcript, transcript_raw=transcript_raw,
+            meta_gender=gender, meta_age_group=age_group,
         )
 
     def symlink_escapes(self, path: Path) -> bool:

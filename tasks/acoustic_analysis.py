@@ -1,0 +1,162 @@
+"""The acoustic measurements of one clip: F0, energy, speech activity and speaking rate, over the whole clip.
+
+Pure signal work with no Prefect or storage imports, so the worker processes of the acoustics stage start
+light. `analyse_file` takes every clip of one audio file (GigaSpeech: many spans of one long file), decodes
+the file once and measures each clip.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..models.pitch import PITCH_TRACKERS, PitchTracker, PraatPitch
+from ..models.speech_units import UNITS, count_units
+from ..models.vad import VAD_BACKENDS, EnergyVAD, VoiceActivityDetector, frame_power, power_db
+from .audio import AudioError, decode_audio
+from .corpora.base import RejectReason
+
+MIN_DURATION_S = 0.3            # shorter clips are measured but flagged: too little speech to label reliably
+PITCH_MARGIN_S = 0.05           # pitch is tracked over the speech span plus this margin on each side
+
+
+class Flag:
+    NO_SPEECH = "no_speech"            # no speech frames or no voiced frame: F0 is NaN, never invented
+    TOO_SHORT = "too_short"            # under MIN_DURATION_S
+    NO_TRANSCRIPT = "no_transcript"    # nothing to count: speaking rate is unknown
+
+
+@dataclass(frozen=True)
+class AcousticConfig:
+    pitch: PitchTracker = field(default_factory=PraatPitch)
+    vad: VoiceActivityDetector = field(default_factory=EnergyVAD)
+    min_duration_s: float = MIN_DURATION_S
+
+    @classmethod
+    def from_options(cls, options: dict | None = None) -> "AcousticConfig":
+        """From plain values (a flow parameter, CLI flags): `pitch` / `vad` backend names with their
+        `pitch_options` / `vad_options`, and `min_duration_s`."""
+        options = dict(options or {})
+        pitch_name, vad_name = options.pop("pitch", "praat-ac"), options.pop("vad", "energy")
+        if pitch_name not in PITCH_TRACKERS:
+            raise ValueError(f"unknown pitch tracker {pitch_name!r}; choose from {', '.join(PITCH_TRACKERS)}")
+        if vad_name not in VAD_BACKENDS:
+            raise ValueError(f"unknown VAD {vad_name!r}; choose from {', '.join(VAD_BACKENDS)}")
+        return cls(pitch=PITCH_TRACKERS[pitch_name](**options.pop("pitch_options", {})),
+                   vad=VAD_BACKENDS[vad_name](**options.pop("vad_options", {})), **options)
+
+    @property
+    def annotator(self) -> str:
+        return f"{self.pitch.name}+{self.vad.name}-vad+cmudict"
+
+    def describe(self) -> dict:
+        from importlib.metadata import version
+
+        return {"pitch": self.pitch.config(), "vad": self.vad.config(), "min_duration_s": self.min_duration_s,
+                "units": {**UNITS, "cmudict": version("cmudict")}}
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    clip_id: str
+    audio_path: str
+    start_s: float | None
+    end_s: float | None
+    transcript: str | None
+    language: str
+    audio_sha256: str
+    duration_s: float | None = None   # as ingested; for progress figures, not an input of the measurements
+
+    def input_hash(self) -> str:
+        """Everything the measurements depend on besides the configuration."""
+        key = json.dumps([self.audio_sha256, self.start_s, self.end_s, self.transcript, self.language])
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ClipFailure:
+    clip_id: str
+    audio_path: str
+    reason: str
+    detail: str
+
+
+def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, language: str,
+            config: AcousticConfig) -> dict:
+    """All measurements of one mono clip. Missing values are None (no speech, no transcript), never guesses."""
+    duration = len(samples) / sample_rate
+    flags = [Flag.TOO_SHORT] if duration < config.min_duration_s else []
+    power = frame_power(samples, sample_rate)
+    if isinstance(config.vad, EnergyVAD):
+        segments = config.vad.segments_from_power(power)       # reuse the frame energies
+    else:
+        segments = config.vad.segments(samples, sample_rate)
+    speech_s = float(np.sum(segments[:, 1] - segments[:, 0])) if len(segments) else 0.0
+
+    f0_mean = f0_std = energy_db = None
+    voiced_ratio = 0.0
+    if speech_s > 0:
+        frame_times = (np.arange(len(power)) + 0.5) * (len(samples) / sample_rate / max(len(power), 1))
+        in_speech = np.zeros(len(power), dtype=bool)
+        for start, end in segments:
+            in_speech |= (frame_times >= start) & (frame_times < end)
+        if in_speech.any():
+            energy_db = float(power_db(power[in_speech].mean()))
+        first = max(0, int((segments[0, 0] - PITCH_MARGIN_S) * sample_rate))
+        last = min(len(samples), int(math.ceil((segments[-1, 1] + PITCH_MARGIN_S) * sample_rate)))
+        track = config.pitch.track(samples[first:last], sample_rate)
+        voiced, voiced_ratio = track.voiced, track.voiced_ratio
+        if len(voiced):
+            f0_mean, f0_std = float(voiced.mean()), float(voiced.std())
+    if f0_mean is None:
+        flags.append(Flag.NO_SPEECH)
+
+    units = count_units(transcript, language)
+    if units is None:
+        flags.append(Flag.NO_TRANSCRIPT)
+    rate = units / speech_s if units and speech_s > 0 and f0_mean is not None else None
+    return {
+        "f0_mean_hz": f0_mean, "f0_std_hz": f0_std, "voiced_ratio": voiced_ratio,
+        "energy_db": energy_db, "speech_s": speech_s,
+        "speech_start_s": float(segments[0, 0]) if len(segments) else None,
+        "speech_end_s": float(segments[-1, 1]) if len(segments) else None,
+        "speech_units": units, "rate_unit": UNITS.get(language, UNITS["en"]), "speech_rate": rate,
+        "flags": flags,
+    }
+
+
+def analyse_file(jobs: list[ClipJob], config: AcousticConfig) -> list[tuple[ClipJob, dict | ClipFailure]]:
+    """Decode one audio file once and measure every clip of it. A file that fails, or changed since it was
+    ingested, fails all its clips with the reason."""
+    path = jobs[0].audio_path
+    try:
+        audio = decode_audio(Path(path))
+    except AudioError as err:
+        return [(job, ClipFailure(job.clip_id, path, str(err.reason), err.detail)) for job in jobs]
+    results: list[tuple[ClipJob, dict | ClipFailure]] = []
+    for job in jobs:
+        if audio.sha256 != job.audio_sha256:
+            results.append((job, ClipFailure(job.clip_id, path, RejectReason.AUDIO_CHANGED,
+                                             "the file's bytes changed since it was ingested: "
+                                             "ingest the corpus again, then annotate")))
+            continue
+        samples = audio.span(job.start_s, job.end_s)
+        if job.end_s is not None and job.end_s > audio.duration_s + 0.05 or len(samples) == 0:
+            results.append((job, ClipFailure(job.clip_id, path, RejectReason.SPAN_OUT_OF_RANGE,
+                                             f"span {job.start_s}-{job.end_s} s outside {audio.duration_s:.2f} s")))
+            continue
+        mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+        results.append((job, measure(mono, audio.sample_rate, job.transcript, job.language, config)))
+    return results
+
+
+def analyse_files(groups: list[list[ClipJob]], config: AcousticConfig) -> list[tuple[ClipJob, dict | ClipFailure]]:
+    """`analyse_file` over several files: the unit of work a worker process receives."""
+    return [result for jobs in groups for result in analyse_file(jobs, config)]
