@@ -1,4 +1,4 @@
-"""The demo: small corpora in the four real layouts (plus a plain folder), through every stage."""
+"""The demo: small corpora in the four real layouts (plus plain folders), through every stage."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,7 @@ from prefect import flow, get_run_logger
 
 from ..fixtures import BUILDERS, build_all
 from ..warehouse.sql import query
+from .annotate import annotate_flow
 from .ingest import ingest_flow
 
 # (reader, fixture folder) in the order the demo ingests them
@@ -23,4 +24,6 @@ def demo_flow(workdir: str, lake_uri: str | None = None) -> dict:
     else:
         build_all(out)
     runs = [ingest_flow(reader, str(out / folder), lake_uri=lake_uri) for reader, folder in DEMO_CORPORA]
-    return {"runs": runs, "corpus_summary": query("SELECT * FROM corpus_summary", lake_uri)}
+    annotation = annotate_flow(lake_uri)
+    return {"runs": runs, "corpus_summary": query("SELECT * FROM corpus_summary", lake_uri),
+            "annotation": annotation}

@@ -94,9 +94,16 @@ def write_result(result, fmt: str, out) -> None:
         for name in result.column_names:
             table.add_column(name, overflow="fold")
         for row in result.to_pylist():
-            table.add_row(*("" if v is None else str(v) for v in row.values()))
+            table.add_row(*(_cell(v) for v in row.values()))
         Console(file=out, width=max(120, Console().width)).print(table)
         out.write(f"({result.num_rows} row{'s' if result.num_rows != 1 else ''})\n")
+
+
+def _cell(value) -> str:
+    # six significant digits are plenty on a terminal; csv and json keep full precision
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _json_value(value):
@@ -115,6 +122,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_run(run)
     print()
     write_result(summary["corpus_summary"], "table", sys.stdout)
+    print()
+    print_annotation(summary["annotation"], args.lake)
     return 0
 
 

@@ -120,6 +120,10 @@ def fixed_groups(path: Path) -> list[dict]:
                         "source": str(Path(path).resolve())} for language in languages]
     if not groups:
         raise ValueError(f"{path}: no edges in it")
+    seen = [(g["language"], g["attribute"], g["gender"]) for g in groups]
+    repeated = sorted({key for key in seen if seen.count(key) > 1}, key=str)
+    if repeated:
+        raise ValueError(f"{path}: edges given twice for {repeated[0]} (a language table and '*' both name it)")
     return groups
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Stage results cached by Prefect go to a folder of this session, never the user's ~/.cache.
+os.environ.setdefault("SPEECHCRAFT_CACHE", tempfile.mkdtemp(prefix="speechcraft-cache-"))
 
 from speechcraft.fixtures.truth import FixtureTruth  # noqa: E402
 
@@ -59,4 +63,16 @@ def ingested_lake(corpora, prefect_harness, tmp_path_factory) -> str:
     lake = str(tmp_path_factory.mktemp("lake"))
     for reader, folder in FIXTURE_CORPORA:
         ingest_flow(reader, str(corpora[folder].root), lake_uri=lake, batch_size=4, show_progress=False)
+    return lake
+
+
+@pytest.fixture(scope="session")
+def annotated_lake(ingested_lake, tmp_path_factory) -> str:
+    """A copy of the ingested lakehouse with the acoustic stage and labels run (two worker processes,
+    small batches, so the process pool and batching are exercised)."""
+    from speechcraft.flows.annotate import annotate_flow
+
+    lake = str(tmp_path_factory.mktemp("annotated") / "lake")
+    shutil.copytree(ingested_lake, lake)
+    annotate_flow(lake, batch_size=64, workers=2, show_progress=False)
     return lake
