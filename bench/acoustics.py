@@ -135,9 +135,8 @@ def main() -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-    files = bulk_files(args.workdir, max(args.clips, args.baseline_clips))
-    jobs = clip_jobs(files[: args.clips])
-    base_jobs = clip_jobs(files[: args.baseline_clips])
+    every_job = clip_jobs(bulk_files(args.workdir, max(args.clips, args.baseline_clips)))
+    jobs, base_jobs = every_job[: args.clips], every_job[: args.baseline_clips]
     ship_wall, ship_f0, failures = run_shipped(jobs, args.workers)
     base_wall, base_f0, warm_s = run_baseline([j.audio_path for j in base_jobs], args.workers)
 
@@ -164,7 +163,7 @@ def main() -> int:
           f"{'PASS' if ship_rt >= TARGET_HOURS_PER_HOUR else 'MISS'} ({ship_rt:,.0f} h/h; "
           f"{ship_rt / args.workers:,.0f} per worker)")
 
-    pairs = [(ship_f0.get(j.clip_id), b) for j, b in zip(base_jobs, base_f0)]
+    pairs = [(ship_f0[j.clip_id], b) for j, b in zip(base_jobs, base_f0) if j.clip_id in ship_f0]
     both = np.array([(s, b) for s, b in pairs if s is not None and b is not None])
     if len(both):
         rel = np.abs(both[:, 0] - both[:, 1]) / both[:, 1]

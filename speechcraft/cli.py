@@ -20,21 +20,26 @@ def _quiet_services() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def _print_run(run: dict) -> None:
+def _print_outcome(run: dict, title: str, counts: str, rejects_where: str) -> None:
+    """One line for a finished run: status, time and counts; its error; where to read its rejects."""
     from rich.console import Console
 
-    console = Console(stderr=False, soft_wrap=True)
+    console = Console(soft_wrap=True)
     colour = {"completed": "green", "partial": "yellow"}.get(run["status"], "red")
-    console.print(
-        f"[bold]{run['corpus']}[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s — "
-        f"{run['n_scanned']} clips scanned, {run['n_new']} new, {run['n_updated']} updated, "
-        f"{run['n_unchanged']} unchanged, [bold]{run['n_rejected']} rejected[/bold] "
-        f"({run['audio_hours']:.3f} h of audio processed)")
+    console.print(f"[bold]{title}[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s — "
+                  f"{counts}")
     if run.get("error"):
         console.print(f"  [yellow]{run['error']}[/yellow]")
     if run["n_rejected"]:
         console.print(f"  see why: speechcraft sql \"SELECT reason, source, detail FROM rejects "
-                      f"WHERE corpus = '{run['corpus']}'\"")
+                      f"WHERE {rejects_where}\"")
+
+
+def _print_run(run: dict) -> None:
+    _print_outcome(run, run["corpus"],
+                   f"{run['n_scanned']} clips scanned, {run['n_new']} new, {run['n_updated']} updated, "
+                   f"{run['n_unchanged']} unchanged, [bold]{run['n_rejected']} rejected[/bold] "
+                   f"({run['audio_hours']:.3f} h of audio processed)", f"corpus = '{run['corpus']}'")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -147,18 +152,12 @@ def print_annotation(result: dict, lake: str | None) -> None:
 
     from .warehouse.sql import query
 
-    console = Console(soft_wrap=True)
     run, stats, labels = result["run"], result["acoustics"], result["labels"]
-    colour = {"completed": "green", "partial": "yellow"}.get(run["status"], "red")
-    console.print(
-        f"[bold]annotate[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s — acoustics: "
-        f"{stats['computed']} measured, {stats['cached']} from cache, {stats['up_to_date']} up to date, "
-        f"[bold]{stats['rejected']} rejected[/bold] ({stats['audio_s'] / 3600:.3f} h of audio)")
-    if run.get("error"):
-        console.print(f"  [yellow]{run['error']}[/yellow]")
-    if stats["rejected"]:
-        console.print("  see why: speechcraft sql \"SELECT reason, source, detail FROM rejects "
-                      "WHERE stage = 'acoustics'\"")
+    _print_outcome(run, "annotate",
+                   f"acoustics: {stats['computed']} measured, {stats['cached']} from cache, {stats['up_to_date']} "
+                   f"up to date, [bold]{stats['rejected']} rejected[/bold] ({stats['audio_s'] / 3600:.3f} h of audio)",
+                   "stage = 'acoustics'")
+    console = Console(soft_wrap=True)
     if labels["auto_version"]:
         console.print(f"labels: groups without edges got percentile edges, frozen as "
                       f"[bold]{labels['auto_version']}[/bold] (see `speechcraft bins show`)")

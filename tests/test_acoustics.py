@@ -169,3 +169,26 @@ def test_silero_backend_finds_the_speech_and_nothing_in_silence(corpora):
     silero = AcousticConfig.from_options({"vad": "silero"})
     measured = measure(padded, audio.sample_rate, clip.transcript, clip.language, silero)
     assert measured["f0_mean_hz"] and math.isfinite(measured["speech_rate"])
+
+
+def test_real_voices_f0_matches_praat_and_separates_the_genders():
+    """On the 42 real human clips (shared/data, an evaluation set): F0 within 5% of Praat's own analysis of
+    the original audio, and male voices below female ones by their medians."""
+    import csv
+
+    import parselmouth
+
+    from conftest import SHARED_DATA
+
+    manifest = SHARED_DATA / "realspeech" / "manifest.tsv"
+    rows = list(csv.DictReader(manifest.open(encoding="utf-8"), delimiter="\t"))
+    assert len(rows) == 42
+    by_gender: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        audio = decode_audio(manifest.parent / row["file"])
+        samples = audio.samples.mean(axis=1)
+        measured = measure(samples, audio.sample_rate, row["transcript"] or None, row["language"], AcousticConfig())
+        f0 = parselmouth.Sound(samples.astype(np.float64), audio.sample_rate).to_pitch().selected_array["frequency"]
+        assert measured["f0_mean_hz"] == pytest.approx(f0[f0 > 0].mean(), rel=0.05), row["file"]
+        by_gender[row["gender"]].append(measured["f0_mean_hz"])
+    assert np.median(by_gender["M"]) + 50 < np.median(by_gender["F"])
