@@ -16,6 +16,7 @@ time on one core (the process is pinned to one CPU; Silero's model load and firs
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -48,7 +49,7 @@ def truth_span(clean: np.ndarray) -> tuple[float, float]:
     return loud[0] * FRAME_S, (loud[-1] + 1) * FRAME_S
 
 
-def build_set(per_voice: int, n_noise: int, seed: int):
+def build_set(per_voice: int, n_noise: int, seed: int) -> tuple[list[dict], list[np.ndarray]]:
     """Padded clean clips with their truth spans and unit-variance noise of the same length, and noise-only
     clips; scaling the same noise per condition keeps the conditions comparable."""
     rng = np.random.default_rng(seed)
@@ -93,17 +94,20 @@ def evaluate(vad, clips: list[dict], noise_only: list[np.ndarray], snr_db: float
         alarms += len(vad.segments(x, RATE)) > 0
         elapsed += time.perf_counter() - t
         audio_s += len(x) / RATE
-    ms = lambda v: 1000 * np.array(v) if v else np.array([np.nan])   # noqa: E731
-    return {"onset": ms(onset), "offset": ms(offset), "missed": missed, "share": np.mean(share) if share else np.nan,
+    return {"onset": _ms(onset), "offset": _ms(offset), "missed": missed, "share": np.mean(share) if share else np.nan,
             "alarms": alarms, "x_rt": audio_s / elapsed}
+
+
+def _ms(seconds: list[float]) -> np.ndarray:
+    return 1000 * np.array(seconds) if seconds else np.array([np.nan])
 
 
 def detectors() -> list:
     from speechcraft.models.vad import EnergyVAD, SileroVAD
 
     try:
-        import silero_vad  # noqa: F401
-        import torch  # noqa: F401
+        for module in ("torch", "silero_vad"):
+            importlib.import_module(module)
     except ImportError as err:
         print(f"SileroVAD unavailable ({err}); measuring the energy VAD only")
         return [EnergyVAD()]

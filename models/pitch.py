@@ -15,7 +15,16 @@ import numpy as np
 @dataclass(frozen=True)
 class PitchTrack:
     f0_hz: np.ndarray            # one value per frame, NaN where unvoiced
-    frame_s: float               # hop between frames
+    times_s: np.ndarray          # each frame's centre, seconds from the start of the samples tracked
+
+    def within(self, segments: np.ndarray, offset_s: float = 0.0, margin_s: float = 0.0) -> "PitchTrack":
+        """The frames inside any of `segments` (seconds, widened by `margin_s`), for a track of samples
+        that started at `offset_s`."""
+        times = self.times_s + offset_s
+        inside = np.zeros(len(times), dtype=bool)
+        for start, end in segments:
+            inside |= (times >= start - margin_s) & (times <= end + margin_s)
+        return PitchTrack(self.f0_hz[inside], times[inside])
 
     @property
     def voiced(self) -> np.ndarray:
@@ -42,7 +51,9 @@ class PraatPitch:
     the harmonics Praat's voicing decisions use lie well below 8 kHz). Going further is not free: at 8 kHz the
     fixtures stayed within 2% of Praat on the original audio, but real male voices (shared/data/realspeech)
     moved by up to 14%; at 16 kHz they stay within 2%."""
-    floor_hz: float = 75.0           # Praat's default; 3 periods of it make the analysis window
+    # Praat's default floor is 75 Hz; deep voices (72-78 Hz espeak males, real basses) then come out an
+    # octave or more too high. 3 periods of the floor make the analysis window.
+    floor_hz: float = 60.0
     ceiling_hz: float = 600.0
     analysis_rate: int = 16000       # audio above this rate is resampled down to it, never up
     name: str = "praat-ac"
@@ -60,11 +71,11 @@ class PraatPitch:
             sample_rate = self.analysis_rate
         window_s = 3.0 / self.floor_hz
         if len(samples) < window_s * sample_rate:
-            return PitchTrack(np.full(0, np.nan), 0.75 / self.floor_hz)   # shorter than one analysis window
+            return PitchTrack(np.full(0, np.nan), np.zeros(0))    # shorter than one analysis window
         pitch = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=sample_rate).to_pitch_ac(
             pitch_floor=self.floor_hz, pitch_ceiling=self.ceiling_hz)
         f0 = pitch.selected_array["frequency"]
-        return PitchTrack(np.where(f0 > 0, f0, np.nan), pitch.time_step)
+        return PitchTrack(np.where(f0 > 0, f0, np.nan), np.asarray(pitch.xs()))
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from .audio import AudioError, decode_audio
 from .corpora.base import RejectReason
 
 MIN_DURATION_S = 0.3            # shorter clips are measured but flagged: too little speech to label reliably
-PITCH_MARGIN_S = 0.05           # pitch is tracked over the speech span plus this margin on each side
+# F0 counts only frames inside speech segments (plus this margin): pauses and lead-in silence often carry
+# mains hum that Praat calls voiced at 50/60 Hz (seen on real LibriSpeech clips), which is not the speaker.
+PITCH_MARGIN_S = 0.05
 
 
 class Flag:
@@ -109,9 +110,8 @@ def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, langu
             in_speech |= (frame_times >= start) & (frame_times < end)
         if in_speech.any():
             energy_db = float(power_db(power[in_speech].mean()))
-        first = max(0, int((segments[0, 0] - PITCH_MARGIN_S) * sample_rate))
-        last = min(len(samples), int(math.ceil((segments[-1, 1] + PITCH_MARGIN_S) * sample_rate)))
-        track = config.pitch.track(samples[first:last], sample_rate)
+        # tracked over the whole clip (Praat's path search sees all of it), then read inside speech only
+        track = config.pitch.track(samples, sample_rate).within(segments, margin_s=PITCH_MARGIN_S)
         voiced, voiced_ratio = track.voiced, track.voiced_ratio
         if len(voiced):
             f0_mean, f0_std = float(voiced.mean()), float(voiced.std())

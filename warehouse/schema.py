@@ -98,7 +98,7 @@ ACOUSTICS = pa.schema([
     ("clip_id", pa.string()),
     ("f0_mean_hz", pa.float64()),        # over voiced frames of the whole clip; null when none is voiced
     ("f0_std_hz", pa.float64()),
-    ("voiced_ratio", pa.float64()),      # voiced frames / frames of the speech span
+    ("voiced_ratio", pa.float64()),      # voiced frames / frames inside speech segments
     ("energy_db", pa.float64()),         # RMS over speech frames, dBFS
     ("speech_s", pa.float64()),          # speech time from voice activity (pauses under 0.3 s count as speech)
     ("speech_start_s", pa.float64()),    # first and last speech, relative to the clip's start
