@@ -7,7 +7,7 @@ Both sides measure the same clips of the generated bulk corpus (bench-data/bulk,
 number of spawned worker processes.
 
 - Shipped: `measure_batch` (the acoustics stage's work, without Prefect or the lakehouse write) over
-  `ClipJob`s in batches of 256, with its default `AcousticConfig` (Praat pitch at 8 kHz, energy VAD).
+  `ClipJob`s in batches of 256, with its default `AcousticConfig` (Praat pitch at 16 kHz, 60-600 Hz; energy VAD).
 - Baseline: per clip, soundfile decode, `librosa.pyin` (fmin 65 Hz, fmax 600 Hz, default frames) for the
   mean F0 over voiced frames, and `librosa.feature.rms` for energy; spread over a ProcessPoolExecutor.
   pyin is slow, so it runs on the first --baseline-clips clips and the two sides are compared per second

@@ -48,7 +48,7 @@ class PraatPitch:
     """Praat's `To Pitch (ac)` with its standard settings, on audio brought down to `analysis_rate`.
 
     Praat's cost grows with the sample rate, so 44.1/24/22.05 kHz audio is resampled to 16 kHz first (F0 and
-    the harmonics Praat's voicing decisions use lie well below 8 kHz). Going further is not free: at 8 kHz the
+    the harmonics Praat's voicing decisions use lie well below 8 kHz). Going lower is not free: at 8 kHz the
     fixtures stayed within 2% of Praat on the original audio, but real male voices (shared/data/realspeech)
     moved by up to 14%; at 16 kHz they stay within 2%."""
     # Praat's default floor is 75 Hz; deep voices (72-78 Hz espeak males, real basses) then come out an

@@ -4,7 +4,7 @@ A clip has work when it has no `acoustics` row for the stage's current version, 
 (audio hash, span, transcript): the anti-join of design.md. A batch's task is cached by Prefect on exactly
 those keys, so a batch measured once is never measured again, even into a lakehouse rebuilt from scratch.
 Within a batch each audio file is decoded once and files are spread over worker processes (Praat holds
-the GIL: threads would not add cores).
+the GIL while it analyses, so threads would not add cores).
 """
 from __future__ import annotations
 
