@@ -57,7 +57,7 @@ def bulk_files(workdir: Path, n_clips: int) -> list[Path]:
 def clip_jobs(files: list[Path]) -> list:
     import soundfile as sf
 
-    from speechcraft.tasks.acoustic_analysis import ClipJob
+    from speechcraft.tasks.clip_batches import ClipJob
 
     jobs = []
     for path in files:

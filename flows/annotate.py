@@ -1,27 +1,36 @@
-"""The annotation flow: every stage that has work, then labels against the pinned bin edges.
+"""The annotation flow: every stage that has work, then labels against the pinned bin edges, then the
+validation of the speaker predictions.
 
 Orchestration only: which clips each stage takes (its anti-join), the batches, how many are in flight, the
-cache, the run's bookkeeping and progress. The work is in tasks/ (acoustics, labels).
+cache, the run's bookkeeping and progress. The work is in tasks/ (acoustics, model_stages, speakers, labels,
+validation); the backends are in models/.
 """
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from ..models.registry import DEFAULT_BACKEND, MODEL_STAGES, load_backend
 from ..settings import cache_dir
+from ..tasks import model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
-from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_batch
+from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_acoustics
+from ..tasks.clip_batches import BatchResult, PendingWork, store_batch
 from ..tasks.labels import MIN_POPULATION, relabel
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from .ingest import batched
 from .progress import Progress
 
-STAGES = ("acoustics",)        # in the order they run; labels follow every run
-DEFAULT_BATCH_SIZE = 256
+# In the order they run: ASR first (speaking rate counts its words), gender before labels (pitch is binned
+# within gender).
+STAGES = ("transcript", "acoustics", "speaker", "emotion")
+DEFAULT_CLIPS_PER_TASK = 256
 IN_FLIGHT = 2                  # batches submitted ahead: the worker pool always has the next one queued
 
 
@@ -33,7 +42,7 @@ class NothingIngestedError(ValueError):
 class StageStats:
     up_to_date: int = 0        # clips that already had a row for the stage's current version and inputs
     todo: int = 0
-    computed: int = 0          # clips the stage measured in this run
+    computed: int = 0          # clips the stage worked on in this run
     cached: int = 0            # clips whose batch result came from Prefect's cache (no work done)
     rejected: int = 0
     failed_batches: int = 0
@@ -42,58 +51,101 @@ class StageStats:
 
 @flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
 def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, corpus: str | None = None,
-                  batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None,
-                  acoustic_options: dict | None = None, min_population: int = MIN_POPULATION,
+                  clips_per_task: int = DEFAULT_CLIPS_PER_TASK, workers: int | None = None,
+                  acoustic_options: dict | None = None, backends: dict[str, dict] | None = None,
+                  reference: str | None = None, min_population: int = MIN_POPULATION,
                   show_progress: bool = True) -> dict:
-    """Annotate what has work; returns {"run": runs row, "<stage>": StageStats dict, "labels": LabelStats dict}.
-    `acoustic_options`: see AcousticConfig.from_options (e.g. {"vad": "silero"})."""
+    """Annotate what has work. Returns {"run": runs row, "<stage>": StageStats dict for each stage run,
+    "speaker_training": SpeakerStats dict, "labels": LabelStats dict, "validations": rows}.
+    `acoustic_options`: see AcousticConfig.from_options (e.g. {"vad": "silero"}). `backends`: per stage
+    (speaker, emotion, transcript) the backend options, e.g. {"speaker": {"backend": "model", "model": ID}};
+    stages not named use their embedded backend. `reference`: a TSV of known labels to validate against."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
-    stages = list(stages or STAGES)
-    unknown = sorted(set(stages) - set(STAGES))
+    stages = [s for s in STAGES if s in (stages or STAGES)]
+    unknown = sorted(set(stages or []) - set(STAGES)) or sorted(set(backends or {}) - set(MODEL_STAGES))
     if unknown:
         raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)
-    params = {"stages": stages, "corpus": corpus, "batch_size": batch_size, "workers": workers,
-              "acoustics": config.describe()}
+    options = {stage: {"backend": DEFAULT_BACKEND, **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}
+    for stage in stages:
+        if stage in MODEL_STAGES:       # a model that cannot load fails here, before any work
+            backend = load_backend(stage, options[stage])
+            getattr(backend, "load", lambda: None)()
+    if reference:
+        validation.read_reference(Path(reference))
+    params = {"stages": stages, "corpus": corpus, "clips_per_task": clips_per_task, "workers": workers,
+              "acoustics": config.describe(), "backends": {s: options[s] for s in stages if s in options}}
     run = start_run(lake, "annotate", corpus, params)
-    acoustics = StageStats()
+    run_id = run["run_id"]
+    result: dict = {}
     try:
-        if "acoustics" in stages:
-            acoustics = _acoustics(lake, config, corpus, batch_size, workers, run["run_id"], show_progress)
-        labels = relabel(lake, min_population)
-        for table in ("acoustics", "labels"):
+        for stage in stages:
+            if stage == "acoustics":
+                result[stage] = _run_batches(
+                    stage, pending_clips(lake, config, corpus), clips_per_task, show_progress,
+                    lambda batch, n: acoustics_batch.with_options(result_storage=cache_dir()).submit(
+                        batch, config, run_id, workers, batch_number=n),
+                    lambda r: store_acoustics(lake, r, run_id))
+            else:
+                result[stage] = _model_stage(lake, stage, options[stage], corpus, clips_per_task, run_id,
+                                             show_progress)
+            if stage == "speaker":
+                result["speaker_training"] = _speaker_labels(lake, options[stage], run_id)
+        result["labels"] = asdict(relabel(lake, min_population))
+        if "speaker" in stages or reference:
+            rows = validation.against_metadata(lake)
+            if reference:
+                rows += validation.against_reference(lake, Path(reference))
+            result["validations"] = validation.store(lake, rows, run_id)
+        for table in ("acoustics", "speakers", "speaker_features", "emotions", "transcripts", "labels"):
             lake.compact(table)
     except BaseException as exc:
-        finish_run(lake, run, "failed", _counts(acoustics), error=f"{type(exc).__name__}: {exc}")
+        finish_run(lake, run, "failed", _counts(result), error=f"{type(exc).__name__}: {exc}")
         raise
-    error = (f"{acoustics.failed_batches} batch(es) failed; re-run to retry them"
-             if acoustics.failed_batches else None)
-    finished = finish_run(lake, run, "partial" if error else "completed", _counts(acoustics), error=error)
-    logger.info("annotate: acoustics %s; labels %s", asdict(acoustics), asdict(labels))
-    return {"run": finished, "acoustics": asdict(acoustics), "labels": asdict(labels)}
+    failed = sum(result[s]["failed_batches"] for s in stages)
+    error = f"{failed} batch(es) failed; re-run to retry them" if failed else None
+    result["run"] = finish_run(lake, run, "partial" if error else "completed", _counts(result), error=error)
+    logger.info("annotate: %s", {k: v for k, v in result.items() if k != "run"})
+    return result
 
 
-def _acoustics(lake: Lakehouse, config: AcousticConfig, corpus: str | None, batch_size: int, workers: int,
-               run_id: str, show_progress: bool) -> StageStats:
+def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, clips_per_task: int,
+                 run_id: str, show_progress: bool) -> dict:
+    spec = model_stages.spec_for(stage, options)
+    task = model_stages.predict_batch.with_options(result_storage=cache_dir())
+    return _run_batches(stage, model_stages.pending(lake, stage, options, corpus), clips_per_task, show_progress,
+                        lambda batch, n: task.submit(stage, batch, options, run_id, batch_number=n),
+                        lambda r: store_batch(lake, stage, spec.table, r, run_id))
+
+
+def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
+    """Embedded: train the classifiers and write every clip's gender and age. Models: metadata wins."""
+    if getattr(load_backend("speaker", options), "trains_in_lakehouse", False):
+        annotator, config_hash = model_stages.stage_config("speaker", options)
+        return asdict(speakers.train_and_predict(lake, run_id, annotator, config_hash))
+    return {"changed": speakers.apply_metadata(lake)}
+
+
+def _run_batches(stage: str, work: PendingWork, clips_per_task: int, show_progress: bool,
+                 submit: Callable, store: Callable[[BatchResult], None]) -> dict:
+    """Submit the pending clips in batches (a few in flight), store each result as it lands, count."""
     logger = get_run_logger()
-    work = pending_clips(lake, config, corpus)
     stats = StageStats(up_to_date=work.up_to_date, todo=len(work.jobs))
-    logger.info("acoustics: %d clips to measure, %d up to date", stats.todo, stats.up_to_date)
-    task = acoustics_batch.with_options(result_storage=cache_dir())
+    logger.info("%s: %d clips to annotate, %d up to date", stage, stats.todo, stats.up_to_date)
     in_flight: deque = deque()
-    with Progress("acoustics", total=stats.todo, enabled=show_progress) as progress:
+    with Progress(stage, total=stats.todo, enabled=show_progress) as progress:
         def collect(future) -> None:
             try:
                 result = future.result()
             except Exception as exc:   # one bad batch must not sink the run
                 stats.failed_batches += 1
-                logger.error("acoustics batch failed: %s", exc)
+                logger.error("%s batch failed: %s", stage, exc)
                 return
-            store_batch(lake, result, run_id)
+            store(result)
             n_clips = len(result.rows) + len(result.failures)
             if future.state.name == "Cached":
                 stats.cached += n_clips
@@ -101,19 +153,22 @@ def _acoustics(lake: Lakehouse, config: AcousticConfig, corpus: str | None, batc
                 stats.computed += n_clips
             stats.rejected += len(result.failures)
             stats.audio_s += result.audio_s
-            progress.update(f"{stats.computed} measured · {stats.cached} cached · {stats.rejected} rejected · "
+            progress.update(f"{stats.computed} done · {stats.cached} cached · {stats.rejected} rejected · "
                             f"{stats.audio_s / 3600:.2f} h", stats.computed + stats.cached)
 
-        for number, batch in enumerate(batched(work.jobs, batch_size)):
-            in_flight.append(task.submit(batch, config, run_id, workers, batch_number=number))
+        for number, batch in enumerate(batched(work.jobs, clips_per_task)):
+            in_flight.append(submit(batch, number))
             while len(in_flight) >= IN_FLIGHT:
                 collect(in_flight.popleft())
         while in_flight:
             collect(in_flight.popleft())
-    return stats
+    return asdict(stats)
 
 
-def _counts(stats: StageStats) -> dict:
-    return {"n_scanned": stats.todo + stats.up_to_date, "n_new": stats.computed + stats.cached - stats.rejected,
-            "n_updated": 0, "n_unchanged": stats.up_to_date, "n_rejected": stats.rejected,
-            "audio_hours": stats.audio_s / 3600}
+def _counts(result: dict) -> dict:
+    """The run's counts: clips considered and rejected by the widest stage, work done by all of them."""
+    stats = [v for k, v in result.items() if k in STAGES] or [asdict(StageStats())]
+    return {"n_scanned": max(s["todo"] + s["up_to_date"] for s in stats),
+            "n_new": sum(s["computed"] + s["cached"] - s["rejected"] for s in stats), "n_updated": 0,
+            "n_unchanged": min(s["up_to_date"] for s in stats), "n_rejected": max(s["rejected"] for s in stats),
+            "audio_hours": max(s["audio_s"] for s in stats) / 3600}

@@ -135,16 +135,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_annotate(args: argparse.Namespace) -> int:
     _quiet_services()
     from .flows.annotate import NothingIngestedError, annotate_flow
+    from .models.hf_audio import ModelLoadError
+    from .settings import ConfigError
 
     try:
-        result = annotate_flow(args.lake, stages=args.stage, corpus=args.corpus, batch_size=args.batch_size,
-                               workers=args.workers, min_population=args.min_population,
-                               acoustic_options={"vad": args.vad})
-    except (NothingIngestedError, ValueError) as exc:
+        settings = _annotate_settings(args)
+        result = annotate_flow(args.lake, corpus=args.corpus, **settings)
+    except (NothingIngestedError, ConfigError, ModelLoadError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print_annotation(result, args.lake)
     return 0 if result["run"]["status"] == "completed" else 1
+
+
+def _annotate_settings(args: argparse.Namespace) -> dict:
+    """annotate_flow's arguments: the project config's [annotate] and [stages.*], then the flags on top.
+    --backend/--model/--device/--batch-size apply to the stages named with --stage."""
+    from .models.registry import MODEL_STAGES
+    from .settings import ConfigError, load_project_config
+
+    config = load_project_config(args.config)
+    defaults = config.get("annotate", {})
+    backends = {stage: dict(options) for stage, options in config.get("stages", {}).items()}
+    flags = {k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
+                               "batch_size": args.batch_size,
+                               "allow_download": args.allow_download or None}.items() if v is not None}
+    if flags:
+        targets = [s for s in (args.stage or []) if s in MODEL_STAGES]
+        if not targets:
+            raise ConfigError(f"--{next(iter(flags)).replace('_', '-')} needs the stage it is for: "
+                              f"--stage {' / '.join(MODEL_STAGES)}")
+        if "model" in flags and len(targets) > 1:
+            raise ConfigError("--model names one model: give one --stage with it (or set each stage's model "
+                              "in the project config)")
+        for stage in targets:
+            backends.setdefault(stage, {}).update(flags)
+            if "model" in flags and "backend" not in flags:
+                backends[stage]["backend"] = "model"
+    return {"stages": args.stage or defaults.get("stages"), "backends": backends,
+            "clips_per_task": args.clips_per_task or defaults.get("clips_per_task", 256),
+            "workers": args.workers or defaults.get("workers"),
+            "acoustic_options": {"vad": args.vad or defaults.get("vad", "energy")},
+            "reference": str(args.reference) if args.reference else defaults.get("reference"),
+            "min_population": args.min_population}
 
 
 def print_annotation(result: dict, lake: str | None) -> None:
@@ -152,17 +185,90 @@ def print_annotation(result: dict, lake: str | None) -> None:
 
     from .warehouse.sql import query
 
-    run, stats, labels = result["run"], result["acoustics"], result["labels"]
-    _print_outcome(run, "annotate",
-                   f"acoustics: {stats['computed']} measured, {stats['cached']} from cache, {stats['up_to_date']} "
-                   f"up to date, [bold]{stats['rejected']} rejected[/bold] ({stats['audio_s'] / 3600:.3f} h of audio)",
-                   "stage = 'acoustics'")
+    run, labels = result["run"], result["labels"]
+    stages = [s for s in ("transcript", "acoustics", "speaker", "emotion") if s in result]
+    _print_outcome(run, "annotate", "; ".join(
+        f"{stage}: {st['computed']} done, {st['cached']} from cache, {st['up_to_date']} up to date, "
+        f"[bold]{st['rejected']} rejected[/bold]" for stage in stages for st in [result[stage]]),
+        f"stage IN ({', '.join(repr(s) for s in stages)})")
     console = Console(soft_wrap=True)
+    training = result.get("speaker_training") or {}
+    for attribute, version in (training.get("classifiers") or {}).items():
+        console.print(f"speaker: {attribute} classifier " + (f"[bold]{version}[/bold]" if version else
+                      f"not trained ({training['skipped'][attribute]})"))
     if labels["auto_version"]:
         console.print(f"labels: groups without edges got percentile edges, frozen as "
                       f"[bold]{labels['auto_version']}[/bold] (see `speechcraft bins show`)")
     console.print(f"labels: {labels['changed']} of {labels['clips']} clips (re)labelled")
     write_result(query("SELECT * FROM label_distribution", lake), "table", sys.stdout)
+    if result.get("validations"):
+        print_validations(result["run"]["run_id"], lake)
+
+
+def print_validations(run_id: str, lake: str | None) -> None:
+    from .warehouse.sql import query
+
+    print()
+    write_result(query(f"""SELECT attribute, reference, corpus, predictor, n_clips, n_speakers,
+                                  round(accuracy, 4) AS accuracy, per_class, confusion
+                           FROM validations WHERE run_id = '{run_id}'
+                           ORDER BY attribute DESC, reference, corpus = 'all' DESC, corpus""", lake),
+                 "table", sys.stdout)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .tasks import validation
+    from .warehouse import Lakehouse
+    from .warehouse.runs import finish_run, start_run
+
+    lake = Lakehouse(args.lake)
+    if not lake.exists("speakers"):
+        print("error: no speaker predictions yet: run `speechcraft annotate --stage speaker` first", file=sys.stderr)
+        return 2
+    try:
+        reference = validation.read_reference(args.reference) if args.reference else None
+    except validation.ReferenceFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run = start_run(lake, "validate", None, {"reference": str(args.reference) if args.reference else None})
+    rows = validation.against_metadata(lake)
+    if reference is not None:
+        rows += validation.against_reference(lake, args.reference)
+    validation.store(lake, rows, run["run_id"])
+    finish_run(lake, run, "completed")
+    if not rows:
+        print("nothing to validate against: no clip with corpus metadata (or in --reference) has a prediction")
+        return 0
+    print_validations(run["run_id"], args.lake)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models.hf_audio import ModelLoadError
+    from .models.registry import BACKENDS, DEFAULT_BACKEND, backend_class
+    from .settings import ConfigError, load_project_config
+
+    try:
+        stages = load_project_config(args.config).get("stages", {})
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows = []
+    for stage in BACKENDS:
+        options = {"backend": DEFAULT_BACKEND, **stages.get(stage, {})}
+        name = options.pop("backend")
+        try:
+            info = backend_class(stage, name)(**options).describe()    # weights are resolved, not loaded
+            rows.append({"stage": stage, "backend": info.backend, "model": info.model, "weights": info.weights,
+                         "version": info.version})
+        except (ModelLoadError, ImportError, ValueError) as exc:
+            rows.append({"stage": stage, "backend": name, "model": options.get("model", ""),
+                         "weights": f"unavailable: {exc}", "version": ""})
+    import pyarrow as pa
+
+    write_result(pa.Table.from_pylist(rows), args.format, sys.stdout)
+    return 0
 
 
 def cmd_bins(args: argparse.Namespace) -> int:
@@ -229,16 +335,45 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure the clips that lack a row for each stage's current version (acoustics: F0, energy, "
                     "speech activity, speaking rate), in batches of Prefect tasks cached on their inputs, then "
                     "label them against the pinned bin edges.")
-    annotate.add_argument("--stage", action="append", choices=["acoustics"],
-                          help="run only this stage (repeatable; default: all)")
+    annotate.add_argument("--stage", action="append", choices=["transcript", "acoustics", "speaker", "emotion"],
+                          help="run only this stage (repeatable; default: all, or [annotate] stages in the config)")
     annotate.add_argument("--corpus", help="only clips of this corpus (default: all)")
-    annotate.add_argument("--batch-size", type=int, default=256, help="clips per Prefect task (default 256)")
-    annotate.add_argument("--workers", type=int, help="worker processes (default: the cores available)")
-    annotate.add_argument("--vad", choices=["energy", "silero"], default="energy",
+    annotate.add_argument("--backend", help="backend of the --stage(s): embedded (default), model, or a plug-in "
+                                            "package.module:Class")
+    annotate.add_argument("--model", help="hub id (read from the local Hugging Face cache) or local folder of "
+                                          "the --stage's model; implies --backend model")
+    annotate.add_argument("--device", help="auto (CUDA when there is one, else CPU; default), cpu, cuda, cuda:N")
+    annotate.add_argument("--batch-size", type=int, help="clips per forward pass of a model backend "
+                                                         "(halved automatically on out-of-memory)")
+    annotate.add_argument("--allow-download", action="store_true",
+                          help="let a model backend download weights from the hub (off: only local weights)")
+    annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
+    annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
+    annotate.add_argument("--vad", choices=["energy", "silero"],
                           help="voice activity detector (default energy; silero needs the `silero` extra)")
+    annotate.add_argument("--reference", type=Path, help="TSV of known gender/age_group per clip_id or speaker_id "
+                                                         "to validate the published labels against")
     annotate.add_argument("--min-population", type=int, default=20,
                           help="clips a group needs before percentile edges are frozen for it (default 20)")
+    annotate.add_argument("--config", type=Path, help=f"project config (default: $SPEECHCRAFT_CONFIG, else "
+                                                      f"./speechcraft.toml when present)")
     annotate.set_defaults(func=cmd_annotate)
+
+    validate = commands.add_parser(
+        "validate", parents=[lake], help="compare speaker predictions with corpus metadata and a reference",
+        description="Gender and age-group accuracy, precision and recall per class and the confusion matrix: "
+                    "the embedded classifier on held-out speakers, model backends on every labelled speaker, "
+                    "and the published labels against a --reference TSV. Stored in the validations table.")
+    validate.add_argument("--reference", type=Path, help="TSV with a header: clip_id or speaker_id (and corpus), "
+                                                         "gender and/or age_group")
+    validate.set_defaults(func=cmd_validate)
+
+    models = commands.add_parser("models", help="which backend each stage uses and where its weights come from",
+                                 description="Per stage: backend, model, where its weights are read from, and "
+                                             "its version, as the project config sets them.")
+    models.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    models.add_argument("--config", type=Path, help="project config (default: ./speechcraft.toml when present)")
+    models.set_defaults(func=cmd_models)
 
     bins = commands.add_parser("bins", help="show, freeze or pin the label bin edges",
                                description="Labels are computed against pinned bin-edge versions; ingesting "

@@ -9,15 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..models.pitch import PITCH_TRACKERS, PitchTracker, PraatPitch
 from ..models.speech_units import UNITS, count_units
 from ..models.vad import VAD_BACKENDS, EnergyVAD, VoiceActivityDetector, frame_power, power_db
-from .audio import AudioError, decode_audio
-from .corpora.base import RejectReason
+from .clip_batches import ClipFailure, ClipJob, decode_clips
 
 MIN_DURATION_S = 0.3            # shorter clips are measured but flagged: too little speech to label reliably
 # F0 counts only frames inside speech segments (plus this margin): pauses and lead-in silence often carry
@@ -64,31 +62,6 @@ class AcousticConfig:
         return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class ClipJob:
-    clip_id: str
-    audio_path: str
-    start_s: float | None
-    end_s: float | None
-    transcript: str | None
-    language: str
-    audio_sha256: str
-    duration_s: float | None = None   # as ingested; for progress figures, not an input of the measurements
-
-    def input_hash(self) -> str:
-        """Everything the measurements depend on besides the configuration."""
-        key = json.dumps([self.audio_sha256, self.start_s, self.end_s, self.transcript, self.language])
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class ClipFailure:
-    clip_id: str
-    audio_path: str
-    reason: str
-    detail: str
-
-
 def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, language: str,
             config: AcousticConfig) -> dict:
     """All measurements of one mono clip. Missing values are None (no speech, no transcript), never guesses."""
@@ -133,28 +106,9 @@ def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, langu
 
 
 def analyse_file(jobs: list[ClipJob], config: AcousticConfig) -> list[tuple[ClipJob, dict | ClipFailure]]:
-    """Decode one audio file once and measure every clip of it. A file that fails, or changed since it was
-    ingested, fails all its clips with the reason."""
-    path = jobs[0].audio_path
-    try:
-        audio = decode_audio(Path(path))
-    except AudioError as err:
-        return [(job, ClipFailure(job.clip_id, path, str(err.reason), err.detail)) for job in jobs]
-    results: list[tuple[ClipJob, dict | ClipFailure]] = []
-    for job in jobs:
-        if audio.sha256 != job.audio_sha256:
-            results.append((job, ClipFailure(job.clip_id, path, RejectReason.AUDIO_CHANGED,
-                                             "the file's bytes changed since it was ingested: "
-                                             "ingest the corpus again, then annotate")))
-            continue
-        samples = audio.span(job.start_s, job.end_s)
-        if job.end_s is not None and job.end_s > audio.duration_s + 0.05 or len(samples) == 0:
-            results.append((job, ClipFailure(job.clip_id, path, RejectReason.SPAN_OUT_OF_RANGE,
-                                             f"span {job.start_s}-{job.end_s} s outside {audio.duration_s:.2f} s")))
-            continue
-        mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
-        results.append((job, measure(mono, audio.sample_rate, job.transcript, job.language, config)))
-    return results
+    """Decode one audio file once and measure every clip of it (or say why a clip cannot be measured)."""
+    return [(job, audio if isinstance(audio, ClipFailure) else measure(*audio, job.transcript, job.language, config))
+            for job, audio in decode_clips(jobs)]
 
 
 def analyse_files(groups: list[list[ClipJob]], config: AcousticConfig) -> list[tuple[ClipJob, dict | ClipFailure]]:

@@ -49,14 +49,18 @@ class LabelStats:
 
 
 def population(lake: Lakehouse) -> pl.DataFrame:
-    """One row per measured clip: its measurements, language, corpus and the gender pitch is binned in."""
+    """One row per measured clip: its measurements, language, corpus and the gender pitch is binned in:
+    the speaker stage's (corpus metadata, else a classifier or model), else the corpus metadata."""
     acoustics = pl.from_arrow(lake.read("acoustics", ["clip_id", "f0_mean_hz", "energy_db", "speech_rate", "flags",
                                                       "annotator", "annotator_version", "config_hash",
                                                       "input_hash"]))
     clips = pl.from_arrow(lake.read("clips", ["clip_id", "corpus", "language", "meta_gender"]))
+    speakers = pl.from_arrow(lake.read("speakers", ["clip_id", "gender", "gender_source"]))
     return (acoustics.join(clips, on="clip_id", how="inner")
-            .with_columns(gender=pl.col("meta_gender"),
-                          gender_source=pl.when(pl.col("meta_gender").is_not_null()).then(pl.lit("corpus")),
+            .join(speakers, on="clip_id", how="left")
+            .with_columns(gender=pl.coalesce("gender", "meta_gender"),
+                          gender_source=pl.when(pl.col("gender").is_not_null()).then(pl.col("gender_source"))
+                          .when(pl.col("meta_gender").is_not_null()).then(pl.lit("corpus")),
                           usable=~pl.col("flags").list.eval(pl.element().is_in(UNUSABLE_FLAGS)).list.any(),
                           acoustics_hash=pl.concat_str(["annotator_version", "config_hash", "input_hash"],
                                                        separator=":"))

@@ -74,5 +74,5 @@ def annotated_lake(ingested_lake, tmp_path_factory) -> str:
 
     lake = str(tmp_path_factory.mktemp("annotated") / "lake")
     shutil.copytree(ingested_lake, lake)
-    annotate_flow(lake, batch_size=64, workers=2, show_progress=False)
+    annotate_flow(lake, clips_per_task=64, workers=2, show_progress=False)
     return lake

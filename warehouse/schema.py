@@ -133,7 +133,7 @@ BIN_EDGES = pa.schema([
 LABELS = pa.schema([
     ("clip_id", pa.string()),
     ("gender", pa.string()),             # the gender the pitch label was binned within
-    ("gender_source", pa.string()),      # corpus (metadata) now; a model id once the speaker stage predicts
+    ("gender_source", pa.string()),      # corpus, classifier:<version> or a model id (the speakers table)
     ("pitch_label", pa.string()),        # low / normal / high
     ("energy_label", pa.string()),       # low / normal / high
     ("speed_label", pa.string()),        # slow / normal / fast
@@ -144,6 +144,93 @@ LABELS = pa.schema([
     ("labelled_at", TIMESTAMP),
 ])
 
+# The speaker, emotion and transcript stages: one row per clip each, saying which backend and model made it.
+# `*_source` says where a value came from: "corpus" (metadata), "classifier:<version>" (the embedded
+# classifier trained in this lakehouse), or a model id.
+SPEAKERS = pa.schema([
+    ("clip_id", pa.string()),
+    ("gender", pa.string()),             # male / female
+    ("gender_prob", pa.float64()),       # 1.0 for metadata
+    ("gender_source", pa.string()),
+    ("age_group", pa.string()),          # child / teenager / young_adult / middle_aged / elderly
+    ("age_years", pa.float64()),         # when a model regresses age
+    ("age_prob", pa.float64()),
+    ("age_source", pa.string()),
+    # what the backend itself predicted, used or not (metadata wins): validations compare these
+    ("predicted_gender", pa.string()),
+    ("predicted_gender_prob", pa.float64()),
+    ("predicted_age_group", pa.string()),
+    ("predicted_age_prob", pa.float64()),
+    ("backend", pa.string()),            # embedded / model / a plug-in's module:Class
+    ("model", pa.string()),              # model id or local folder; the classifier versions for embedded
+    *STAGE_COLUMNS,
+])
+
+EMOTIONS = pa.schema([
+    ("clip_id", pa.string()),
+    ("emotion", pa.string()),            # angry, disgusted, fearful, happy, neutral, sad, surprised; null: none
+    ("emotion_prob", pa.float64()),
+    ("emotion_scores", pa.string()),     # JSON {emotion: probability} over the seven
+    ("caption", pa.string()),            # free-text description of the emotion, from captioning backends
+    ("emotion_source", pa.string()),
+    ("reason", pa.string()),             # why emotion is null, or why it was set without a model
+    ("backend", pa.string()),
+    ("model", pa.string()),
+    *STAGE_COLUMNS,
+])
+
+WORD = pa.struct([("word", pa.string()), ("start_s", pa.float64()), ("end_s", pa.float64())])
+
+TRANSCRIPTS = pa.schema([              # ASR output, for clips whose corpus has no transcript
+    ("clip_id", pa.string()),
+    ("text", pa.string()),
+    ("language", pa.string()),           # detected (or forced) language code
+    ("words", pa.list_(WORD)),           # word timestamps relative to the clip's start
+    ("backend", pa.string()),
+    ("model", pa.string()),
+    *STAGE_COLUMNS,
+])
+
+# Per-clip features the embedded speaker classifier trains on and predicts from.
+SPEAKER_FEATURES = pa.schema([
+    ("clip_id", pa.string()),
+    ("features", pa.list_(pa.float32())),
+    ("feature_set", pa.string()),
+    *STAGE_COLUMNS,
+])
+
+# Trained embedded classifiers: immutable, one row per (attribute, version); the newest is in force.
+CLASSIFIERS = pa.schema([
+    ("classifier_id", pa.string()),      # "<attribute>/<version>"
+    ("attribute", pa.string()),          # gender / age_group
+    ("version", pa.string()),            # hash of the training clips, their inputs and the parameters
+    ("feature_set", pa.string()),
+    ("classes", pa.list_(pa.string())),
+    ("n_train", pa.int64()),
+    ("train_speakers", pa.int64()),
+    ("train_corpora", pa.list_(pa.string())),
+    ("held_out_speakers", pa.list_(pa.string())),   # "<corpus>/<speaker>": never trained on, validated on
+    ("params", pa.string()),             # JSON
+    ("blob", pa.binary()),               # the fitted scikit-learn pipeline (pickle)
+    ("created_at", TIMESTAMP),
+])
+
+# Predictions against a reference, per run: corpus metadata on held-out speakers, or a reference file.
+VALIDATIONS = pa.schema([
+    ("validation_id", pa.string()),      # "<run_id>/<attribute>/<reference>/<corpus>"
+    ("run_id", pa.string()),
+    ("attribute", pa.string()),          # gender / age_group
+    ("corpus", pa.string()),             # a corpus, or "all"
+    ("reference", pa.string()),          # metadata:held_out_speakers / metadata:all_speakers / file:<name>
+    ("predictor", pa.string()),          # backend and model that made the predictions
+    ("n_clips", pa.int64()),
+    ("n_speakers", pa.int64()),
+    ("accuracy", pa.float64()),
+    ("per_class", pa.string()),          # JSON {class: {precision, recall, support}}
+    ("confusion", pa.string()),          # JSON {true class: {predicted class: clips}}
+    ("validated_at", TIMESTAMP),
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
@@ -151,4 +238,10 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "acoustics": (ACOUSTICS, "clip_id"),
     "bin_edges": (BIN_EDGES, "edge_id"),
     "labels": (LABELS, "clip_id"),
+    "speakers": (SPEAKERS, "clip_id"),
+    "emotions": (EMOTIONS, "clip_id"),
+    "transcripts": (TRANSCRIPTS, "clip_id"),
+    "speaker_features": (SPEAKER_FEATURES, "clip_id"),
+    "classifiers": (CLASSIFIERS, "classifier_id"),
+    "validations": (VALIDATIONS, "validation_id"),
 }

@@ -11,17 +11,32 @@ VIEWS: dict[str, str] = {
     # One row per clip: what it is, what was measured, and its labels. Later stages add their columns here.
     "clip_annotations": """
         SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.duration_s,
-               c.transcript,
-               coalesce(l.gender, c.meta_gender) AS gender, l.gender_source,
-               c.meta_age_group AS age_group,
+               coalesce(nullif(trim(c.transcript), ''), t.text) AS transcript,
+               CASE WHEN nullif(trim(c.transcript), '') IS NOT NULL THEN 'corpus'
+                    WHEN t.text IS NOT NULL THEN t.model END AS transcript_source,
+               coalesce(s.gender, l.gender, c.meta_gender) AS gender,
+               coalesce(s.gender_source, l.gender_source) AS gender_source, s.gender_prob,
+               coalesce(s.age_group, c.meta_age_group) AS age_group,
+               coalesce(s.age_source, CASE WHEN c.meta_age_group IS NOT NULL THEN 'corpus' END) AS age_source,
                a.f0_mean_hz AS pitch_hz, a.f0_std_hz AS pitch_std_hz, a.voiced_ratio, l.pitch_label,
                a.energy_db, l.energy_label,
                a.speech_rate, a.rate_unit, l.speed_label,
                a.speech_s, a.flags,
+               e.emotion, e.emotion_prob, e.emotion_source, e.caption AS emotion_caption,
                c.audio_path, c.start_s, c.end_s
         FROM clips c
         LEFT JOIN acoustics a USING (clip_id)
-        LEFT JOIN labels l USING (clip_id)""",
+        LEFT JOIN labels l USING (clip_id)
+        LEFT JOIN speakers s USING (clip_id)
+        LEFT JOIN emotions e USING (clip_id)
+        LEFT JOIN transcripts t USING (clip_id)""",
+    # The latest validation of each (attribute, reference, corpus): how right the speaker predictions are.
+    "latest_validations": """
+        SELECT attribute, reference, corpus, predictor, n_clips, n_speakers, accuracy, per_class, confusion,
+               run_id, validated_at
+        FROM validations
+        QUALIFY row_number() OVER (PARTITION BY attribute, reference, corpus ORDER BY validated_at DESC) = 1
+        ORDER BY attribute, reference, corpus = 'all' DESC, corpus""",
     # How the labels spread: one row per (language, attribute, gender for pitch, label).
     "label_distribution": """
         SELECT language, attribute, gender, label, count(*) AS clips
@@ -29,6 +44,9 @@ VIEWS: dict[str, str] = {
             SELECT language, 'pitch' AS attribute, gender, pitch_label AS label FROM clip_annotations
             UNION ALL SELECT language, 'energy', NULL, energy_label FROM clip_annotations
             UNION ALL SELECT language, 'speed', NULL, speed_label FROM clip_annotations
+            UNION ALL SELECT language, 'gender', NULL, gender FROM clip_annotations
+            UNION ALL SELECT language, 'age', NULL, age_group FROM clip_annotations
+            UNION ALL SELECT language, 'emotion', NULL, emotion FROM clip_annotations
         )
         WHERE label IS NOT NULL
         GROUP BY language, attribute, gender, label

@@ -34,8 +34,14 @@ def get_reader(name: str, /, root: Path | str, subsets: list[str] | None = None,
     return reader_class(root, subsets, **options)
 
 
+def speaking_style(corpus: str) -> str:
+    """The style the corpus's reader declares ("read" for audiobooks); "" for folders and unknown corpora."""
+    reader = READERS.get(corpus)
+    return reader.speaking_style if reader and reader.name == corpus else ""
+
+
 __all__ = [
-    "READERS", "get_reader",
+    "READERS", "get_reader", "speaking_style",
     "Aishell3Reader", "LibriTTSRReader", "GigaSpeechReader", "ZhvoiceReader", "FolderReader",
     "ClipSource", "Reject", "RejectReason", "CorpusLayoutError", "CorpusReader", "ScanItem",
 ]

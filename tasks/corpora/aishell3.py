@@ -96,6 +96,7 @@ def split_content_text(text: str) -> tuple[str, str]:
 class Aishell3Reader(CorpusReader):
     name = "aishell3"
     language = "zh"
+    speaking_style = "read"
     subsets = ("train", "test")
     required = (SPEAKER_INFO,)
 

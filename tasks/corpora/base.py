@@ -89,6 +89,7 @@ class CorpusReader:
     language: str = ""
     subsets: tuple[str, ...] = ()      # every subset the corpus defines, in its own spelling
     required: tuple[str, ...] = ()     # files whose absence means "this is not the corpus"
+    speaking_style: str = ""           # "read" for audiobook corpora: the emotion stage labels them neutral
 
     def __init__(self, root: Path | str, subsets: list[str] | None = None):
         self.root = Path(root).resolve()

@@ -123,6 +123,7 @@ class CorpusTables:
 class LibriTTSRReader(CorpusReader):
     name = "libritts-r"
     language = "en"
+    speaking_style = "read"
     subsets = ("dev-clean", "dev-other", "test-clean", "test-other",
                "train-clean-100", "train-clean-360", "train-other-500")
 
