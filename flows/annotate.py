@@ -167,7 +167,7 @@ def _run_batches(stage: str, work: PendingWork, clips_per_task: int, show_progre
 
 def _counts(result: dict) -> dict:
     """The run's counts: clips considered and rejected by the widest stage, work done by all of them."""
-    stats = [v for k, v in result.items() if k in STAGES] or [asdict(StageStats())]
+    stats = [v for k, v in result.items() if k in STAGES and v["todo"] + v["up_to_date"]] or [asdict(StageStats())]
     return {"n_scanned": max(s["todo"] + s["up_to_date"] for s in stats),
             "n_new": sum(s["computed"] + s["cached"] - s["rejected"] for s in stats), "n_updated": 0,
             "n_unchanged": min(s["up_to_date"] for s in stats), "n_rejected": max(s["rejected"] for s in stats),

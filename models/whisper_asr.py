@@ -73,13 +73,16 @@ class WhisperTranscriber:
         return [self._transcription(segments) for segments in out["segments"]]
 
     def _transcription(self, segments: list[dict]) -> Transcription:
-        tokens, times = [], []
+        """Words per segment (a segment boundary always ends a word), the text joined from them."""
+        text, words = "", []
         for segment in segments:
-            tokens += segment["tokens"].tolist()
-            times += segment["token_timestamps"].tolist()
-        words = self._words(tokens, times)
-        text = "".join(w.word for w in words).strip()
-        return Transcription(text, self._language(segments), [Word(w.word.strip(), w.start_s, w.end_s) for w in words])
+            pieces = self._words(segment["tokens"].tolist(), segment["token_timestamps"].tolist())
+            part = "".join(w.word for w in pieces).strip()
+            if part:
+                joint = "" if not text or (_is_cjk(text[-1]) and _is_cjk(part[0])) else " "
+                text += joint + part
+            words += [Word(w.word.strip(), w.start_s, w.end_s) for w in pieces if w.word.strip()]
+        return Transcription(text, self._language(segments), words)
 
     def _words(self, tokens: list[int], times: list[float]) -> list[Word]:
         """Token j spans (times[j-1], times[j]); a word starts at a token that begins with a space, and in

@@ -206,14 +206,30 @@ def print_annotation(result: dict, lake: str | None) -> None:
 
 
 def print_validations(run_id: str, lake: str | None) -> None:
+    """The run's validation rows, one line each: accuracy, then precision/recall per class and the
+    confusions (true→predicted counts) that were not right."""
+    import pyarrow as pa
+
     from .warehouse.sql import query
 
+    rows = query(f"""SELECT attribute, reference, corpus, predictor, n_clips, n_speakers, accuracy, per_class,
+                            confusion
+                     FROM validations WHERE run_id = '{run_id}'
+                     ORDER BY attribute DESC, reference, corpus = 'all' DESC, corpus""", lake).to_pylist()
+    for row in rows:
+        per_class = json.loads(row.pop("per_class"))
+        row["precision / recall"] = "; ".join(
+            f"{c} {_ratio(m['precision'])}/{_ratio(m['recall'])}" for c, m in per_class.items())
+        confusion = json.loads(row.pop("confusion"))
+        row["mistakes (true→predicted)"] = "; ".join(
+            f"{t}→{p} {n}" for t, predicted in confusion.items() for p, n in predicted.items() if p != t) or "none"
+        row["accuracy"] = _ratio(row["accuracy"])
     print()
-    write_result(query(f"""SELECT attribute, reference, corpus, predictor, n_clips, n_speakers,
-                                  round(accuracy, 4) AS accuracy, per_class, confusion
-                           FROM validations WHERE run_id = '{run_id}'
-                           ORDER BY attribute DESC, reference, corpus = 'all' DESC, corpus""", lake),
-                 "table", sys.stdout)
+    write_result(pa.Table.from_pylist(rows), "table", sys.stdout)
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
