@@ -109,8 +109,14 @@ def test_broken_or_changed_audio_goes_to_rejects_and_the_rest_lands(corpora, pre
     rejects = query("SELECT source, reason FROM rejects WHERE stage = 'acoustics' ORDER BY source", lake).to_pylist()
     assert [r["reason"] for r in rejects] == ["missing_audio", "undecodable_audio", "audio_changed"]
     assert [Path(r["source"]).name for r in rejects] == [w.name for w in wavs[:3]]
+    # the speaker stage (which decodes audio) rejects the same three; its metadata-only rows still land
+    assert result["speaker"]["rejected"] == 3 and Lakehouse(lake).count("speaker_features") == n - 3
+    speaker_rejects = query("SELECT reason FROM rejects WHERE stage = 'speaker' ORDER BY source", lake)
+    assert speaker_rejects.column(0).to_pylist() == [r["reason"] for r in rejects]
+    assert Lakehouse(lake).count("speakers") == n
     _annotate(lake)                                             # a re-run repeats no reject
-    assert query("SELECT count(*) FROM rejects WHERE stage = 'acoustics'", lake).column(0)[0].as_py() == 3
+    assert query("SELECT count(*) FROM rejects WHERE stage IN ('acoustics', 'speaker')",
+                 lake).column(0)[0].as_py() == 6
 
 
 def test_ingesting_another_corpus_never_relabels_until_edges_are_frozen(corpora, prefect_harness, tmp_path,
