@@ -22,6 +22,7 @@ $(VENV)/.installed-test,bench: pyproject.toml scripts/setup.sh
 bench: $(VENV)/.installed-test,bench
 	$(VENV)/bin/python bench/ingest.py
 	$(VENV)/bin/python bench/acoustics.py
+	$(VENV)/bin/python bench/models_gpu.py
 
 clean:
 	rm -rf lakehouse demo-data .pytest_cache

@@ -216,6 +216,8 @@ def print_validations(run_id: str, lake: str | None) -> None:
                             confusion
                      FROM validations WHERE run_id = '{run_id}'
                      ORDER BY attribute DESC, reference, corpus = 'all' DESC, corpus""", lake).to_pylist()
+    predictors = sorted({row.pop("predictor") for row in rows})
+    print(f"\nvalidation of the speaker predictions ({'; '.join(predictors)}):")
     for row in rows:
         per_class = json.loads(row.pop("per_class"))
         row["precision / recall"] = "; ".join(
@@ -224,7 +226,6 @@ def print_validations(run_id: str, lake: str | None) -> None:
         row["mistakes (true→predicted)"] = "; ".join(
             f"{t}→{p} {n}" for t, predicted in confusion.items() for p, n in predicted.items() if p != t) or "none"
         row["accuracy"] = _ratio(row["accuracy"])
-    print()
     write_result(pa.Table.from_pylist(rows), "table", sys.stdout)
 
 
