@@ -64,10 +64,11 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
-    stages = [s for s in STAGES if s in (stages or STAGES)]
     unknown = sorted(set(stages or []) - set(STAGES)) or sorted(set(backends or {}) - set(MODEL_STAGES))
     if unknown:
-        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
+        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)} "
+                         f"(backends: {', '.join(MODEL_STAGES)})")
+    stages = [s for s in STAGES if s in (stages or STAGES)]
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)
     options = {stage: {"backend": DEFAULT_BACKEND, **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}

@@ -129,6 +129,7 @@ def test_a_bad_reference_file_is_refused_with_its_line(annotated_lake, tmp_path,
     ("[stages.speaker]\nbatch_size = 'big'\n", "batch_size must be a int"),
     ("[stage]\n", "unknown section [stage]"),
     ("[stages.speaker\n", "not valid TOML"),
+    ("[stages.speeker]\nbackend = 'model'\n", "unknown stage 'speeker'"),
 ])
 def test_a_bad_project_config_fails_before_any_work(annotated_lake, tmp_path, capsys, content, message):
     config = tmp_path / "speechcraft.toml"
