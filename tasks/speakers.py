@@ -25,6 +25,7 @@ ATTRIBUTES = {"gender": ("meta_gender", "predicted_gender", "predicted_gender_pr
               "age_group": ("meta_age_group", "predicted_age_group", "predicted_age_prob")}
 HELD_OUT_SHARE = 0.2
 MIN_TRAINING_CLIPS = 10
+SPEAKERS_VERSION = "1"         # of the rows this module writes (metadata first, then the classifiers)
 SPEAKER_COLUMNS = ["gender", "gender_prob", "gender_source", "age_group", "age_years", "age_prob", "age_source",
                    "predicted_gender", "predicted_gender_prob", "predicted_age_group", "predicted_age_prob",
                    "backend", "model"]
@@ -157,6 +158,6 @@ def _upsert_changed(lake: Lakehouse, rows: pl.DataFrame, run_id: str, annotator:
     if changed.height:
         now = datetime.now(timezone.utc)
         lake.upsert("speakers", changed.with_columns(
-            annotator=pl.lit(annotator), annotator_version=pl.lit("1"), config_hash=pl.lit(config_hash),
+            annotator=pl.lit(annotator), annotator_version=pl.lit(SPEAKERS_VERSION), config_hash=pl.lit(config_hash),
             input_hash=pl.lit(None, pl.String), run_id=pl.lit(run_id), computed_at=pl.lit(now)).to_arrow())
     return changed.height

@@ -141,3 +141,37 @@ def test_a_bad_project_config_fails_before_any_work(annotated_lake, tmp_path, ca
 def test_model_flags_need_the_stage_they_are_for(annotated_lake, capsys):
     assert main(["annotate", "--model", "x/y", "--lake", annotated_lake]) == 2
     assert "needs the stage it is for" in capsys.readouterr().err
+
+
+def test_a_plug_in_backend_named_by_its_import_path_runs_like_a_built_in_one(ingested_lake, tmp_path,
+                                                                             monkeypatch):
+    """What a user with emotion2vec through FunASR does: one class with predict/describe, named
+    `module:Class`, no edit of this package."""
+    plugin = tmp_path / "plugins" / "shouting_detector.py"
+    plugin.parent.mkdir()
+    plugin.write_text('''
+import numpy as np
+from speechcraft.models.annotators import BackendInfo, EmotionPrediction
+
+class LoudIsAngry:
+    needs_audio = True
+
+    def __init__(self, threshold=0.05, **options):
+        self.threshold = threshold
+
+    def predict(self, clips):
+        return [EmotionPrediction("angry" if np.sqrt(np.mean(c.samples ** 2)) > self.threshold else "neutral", 1.0)
+                for c in clips]
+
+    def describe(self):
+        return BackendInfo("shouting_detector:LoudIsAngry", "rms-threshold", "none", "1")
+''')
+    monkeypatch.syspath_prepend(str(plugin.parent))
+    lake = str(tmp_path / "lake")
+    shutil.copytree(ingested_lake, lake)
+    assert main(["annotate", "--stage", "emotion", "--backend", "shouting_detector:LoudIsAngry",
+                 "--corpus", "prosody", "--lake", lake]) == 0
+    rows = query("SELECT emotion, backend, model, emotion_source FROM emotions", lake).to_pylist()
+    assert len(rows) == 96 and {r["emotion"] for r in rows} <= {"angry", "neutral"}
+    assert {(r["backend"], r["model"], r["emotion_source"]) for r in rows} == {
+        ("shouting_detector:LoudIsAngry", "rms-threshold", "rms-threshold")}
