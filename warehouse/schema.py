@@ -231,6 +231,30 @@ VALIDATIONS = pa.schema([
     ("validated_at", TIMESTAMP),
 ])
 
+# Generated texts: every attempt of every generator, checked; one published text per (clip, kind).
+DESCRIPTIONS = pa.schema([
+    ("text_id", pa.string()),            # "<clip_id>/<kind>/<attempt>"
+    ("clip_id", pa.string()),
+    ("kind", pa.string()),               # description / instruction
+    ("text", pa.string()),               # null when none could be written (see reason)
+    ("language", pa.string()),
+    ("generator", pa.string()),          # embedded / transformers / vllm / a plug-in
+    ("model", pa.string()),
+    ("attempt", pa.int64()),             # 1, 2, ... across generators, for this clip and kind
+    ("attempts", pa.int64()),            # on the published row: attempts it took in all
+    ("omissions", pa.int64()),           # attributes given but not expressed
+    ("distortions", pa.int64()),         # attributes expressed with another value
+    ("omitted", pa.list_(pa.string())),
+    ("distorted", pa.list_(pa.string())),
+    ("transcript_problem", pa.string()), # instructions: missing / altered
+    ("invented", pa.list_(pa.string())), # body language, inner life, story
+    ("passed", pa.bool_()),              # the checker's verdict
+    ("published", pa.bool_()),           # the text clip_annotations shows
+    ("reason", pa.string()),             # why no text (no labels, empty transcript) or why an attempt failed
+    ("labels", pa.string()),             # JSON of the labels the generator was given
+    *STAGE_COLUMNS,
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
@@ -244,4 +268,5 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "speaker_features": (SPEAKER_FEATURES, "clip_id"),
     "classifiers": (CLASSIFIERS, "classifier_id"),
     "validations": (VALIDATIONS, "validation_id"),
+    "descriptions": (DESCRIPTIONS, "text_id"),
 }

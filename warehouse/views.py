@@ -23,13 +23,18 @@ VIEWS: dict[str, str] = {
                a.speech_rate, a.rate_unit, l.speed_label,
                a.speech_s, a.flags,
                e.emotion, e.emotion_prob, e.emotion_source, e.caption AS emotion_caption,
+               d.text AS description, i.text AS instruction,
                c.audio_path, c.start_s, c.end_s
         FROM clips c
         LEFT JOIN acoustics a USING (clip_id)
         LEFT JOIN labels l USING (clip_id)
         LEFT JOIN speakers s USING (clip_id)
         LEFT JOIN emotions e USING (clip_id)
-        LEFT JOIN transcripts t USING (clip_id)""",
+        LEFT JOIN transcripts t USING (clip_id)
+        LEFT JOIN (SELECT clip_id, text FROM descriptions WHERE published AND passed AND kind = 'description') d
+            USING (clip_id)
+        LEFT JOIN (SELECT clip_id, text FROM descriptions WHERE published AND passed AND kind = 'instruction') i
+            USING (clip_id)""",
     # The latest validation of each (attribute, reference, corpus): how right the speaker predictions are.
     "latest_validations": """
         SELECT attribute, reference, corpus, predictor, n_clips, n_speakers, accuracy, per_class, confusion,

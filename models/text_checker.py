@@ -1,0 +1,181 @@
+"""The judge of a generated description or instruction (labels.md, "Judging a generated text").
+
+Given the labels the generator was given, a text is checked for
+- omissions: a given attribute the text does not express, by any phrase of the lexicon;
+- distortions: a phrase that expresses another value of a given attribute;
+- for instructions, the transcript: quoted, and unaltered (case, spacing and punctuation aside);
+- invented content: body language, faces, inner life, what happens next.
+The transcript's own words are blanked out before attributes are read, so that "I am so happy" in the
+quote never counts as an emotion.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .text_lexicon import ATTRIBUTE_ORDER, EMPHASIS_CUES, INVENTED, LEXICON, SHARED_ADJECTIVE
+
+LABEL_KEYS = ("gender", "age", "pitch", "volume", "speed", "emotion", "emphasis", "topic")
+VALUES = {
+    "gender": ("female", "male"),
+    "age": ("child", "teenager", "young_adult", "middle_aged", "elderly"),
+    "pitch": ("low", "normal", "high"),
+    "volume": ("low", "normal", "high"),
+    "speed": ("slow", "normal", "fast"),
+    "emotion": ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"),
+}
+BLANKS_LATER = ("speed", "volume", "pitch", "emotion")
+_QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』")
+
+
+@dataclass
+class Verdict:
+    omitted: list[str] = field(default_factory=list)
+    distorted: list[str] = field(default_factory=list)
+    transcript_problem: str | None = None      # missing / altered (instructions only)
+    invented: list[str] = field(default_factory=list)
+    found: dict[str, list[str]] = field(default_factory=dict)   # attribute -> values the text expresses
+
+    @property
+    def passed(self) -> bool:
+        return not (self.omitted or self.distorted or self.transcript_problem or self.invented)
+
+    def reasons(self) -> list[str]:
+        out = [f"omits {a}" for a in self.omitted] + [f"distorts {a} ({', '.join(self.found.get(a, []))})"
+                                                       for a in self.distorted]
+        if self.transcript_problem:
+            out.append(f"transcript {self.transcript_problem}")
+        out += [f"invents {w!r}" for w in self.invented]
+        return out
+
+
+class LabelError(ValueError):
+    pass
+
+
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Known keys and values only; None and empty values dropped (they are left out of texts, never
+    invented)."""
+    clean = {}
+    for key, value in labels.items():
+        if value is None or str(value).strip() == "":
+            continue
+        if key not in LABEL_KEYS:
+            raise LabelError(f"unknown label {key!r}; labels: {', '.join(LABEL_KEYS)}")
+        value = str(value).strip()
+        if key in VALUES and value not in VALUES[key]:
+            raise LabelError(f"unknown {key} {value!r}; values: {', '.join(VALUES[key])}")
+        clean[key] = value
+    return clean
+
+
+def check(text: str, labels: dict[str, str], language: str, transcript: str | None = None) -> Verdict:
+    """The verdict on `text` for these labels. With `transcript`, the text is an instruction and must quote
+    it unaltered; without, a description."""
+    labels = check_labels(labels)
+    language = "zh" if language.startswith("zh") else "en"
+    verdict = Verdict()
+    body = text
+    if transcript is not None:
+        verdict.transcript_problem, body = _transcript(text, transcript)
+    body = _blank_quotes(body, keep=labels.get("emphasis"))
+    body = body.lower() if language == "en" else body
+
+    if "emphasis" in labels and not _mentions_emphasis(body, labels["emphasis"], language):
+        verdict.omitted.append("emphasis")
+    if "topic" in labels and not _mentions_topic(body, labels["topic"], language):
+        verdict.omitted.append("topic")
+    for phrase in (labels.get("emphasis"), labels.get("topic")):   # their words say nothing about the voice
+        if phrase:
+            body = re.sub(re.escape(phrase.lower() if language == "en" else phrase), lambda m: " " * len(m.group(0)),
+                          body)
+    found = read_attributes(body, language)
+    verdict.found = {a: sorted(set().union(*v)) for a, v in found.items() if a in labels}
+    for attribute in ATTRIBUTE_ORDER:
+        if attribute not in labels:
+            continue
+        fits = found.get(attribute, [])
+        if any(labels[attribute] not in values for values in fits):
+            verdict.distorted.append(attribute)       # another value said: a distortion, not an omission
+        elif not fits:
+            verdict.omitted.append(attribute)
+    verdict.invented = [m.group(0) for m in re.finditer(INVENTED[language], body)]
+    return verdict
+
+
+def _spread_adjectives(text: str, language: str) -> str:
+    pattern, separator = SHARED_ADJECTIVE[language]
+    joint = ", " if language == "en" else "，"
+    link = " " if language == "en" else "的"
+    return re.sub(pattern, lambda m: joint.join(f"{m.group(1)}{link}{noun}" for noun in re.split(separator, m.group(2))),
+                  text)
+
+
+def read_attributes(text: str, language: str) -> dict[str, list[set[str]]]:
+    """Per attribute, the value sets of every phrase found. Within an attribute each match is blanked before
+    the next phrase is looked for; the matches of speed, volume, pitch and emotion are also blanked for the
+    attributes after them ("语速平稳" is not a calm tone), but age's are not for gender ("a young woman"
+    says both)."""
+    found: dict[str, list[set[str]]] = {}
+    shared = _spread_adjectives(text, language)
+    for attribute in ATTRIBUTE_ORDER:
+        own = shared
+        for pattern, values in LEXICON[language][attribute]:
+            found.setdefault(attribute, []).extend(values for _ in re.finditer(pattern, own))
+            own = re.sub(pattern, lambda m: " " * len(m.group(0)), own)
+        if attribute in BLANKS_LATER:
+            shared = own
+    return {a: v for a, v in found.items() if v}
+
+
+def _transcript(text: str, transcript: str) -> tuple[str | None, str]:
+    """(problem, text with the quoted transcript blanked)."""
+    wanted = _normalise(transcript)
+    quoted = [m for m in _QUOTES.finditer(text)]
+    for match in quoted:
+        inner = next(g for g in match.groups() if g is not None)
+        if _normalise(inner) == wanted:
+            return None, text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+    if any(_overlap(next(g for g in m.groups() if g is not None), transcript) >= 0.5 for m in quoted):
+        return "altered", text
+    return "missing", text
+
+
+def _blank_quotes(text: str, keep: str | None) -> str:
+    """Quoted passages (the transcript, or parts of it) carry no attribute; a quoted emphasised word stays."""
+    def blank(match):
+        inner = next(g for g in match.groups() if g is not None)
+        if keep and _normalise(inner) == _normalise(keep):
+            return match.group(0)
+        return " " * len(match.group(0))
+    return _QUOTES.sub(blank, text)
+
+
+def _normalise(text: str) -> str:
+    """Case, spacing and punctuation aside."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _overlap(a: str, b: str) -> float:
+    """Share of b's words (characters, for Chinese) that a has."""
+    def units(s):
+        norm = unicodedata.normalize("NFKC", s).lower()
+        return re.findall(r"[a-z0-9']+|[\u3400-\u9fff]", norm)
+    wanted = units(b)
+    have = set(units(a))
+    return sum(u in have for u in wanted) / len(wanted) if wanted else 0.0
+
+
+def _mentions_emphasis(body: str, word: str, language: str) -> bool:
+    word_here = (re.search(rf"\b{re.escape(word.lower())}\b", body) if language == "en" else word in body)
+    return bool(word_here and re.search(EMPHASIS_CUES[language], body))
+
+
+def _mentions_topic(body: str, topic: str, language: str) -> bool:
+    if language == "zh":
+        return topic in body
+    words = [w for w in re.findall(r"[a-z]+", topic.lower()) if len(w) > 3 and w not in {"and", "with", "from"}]
+    return topic.lower() in body or (bool(words) and all(re.search(rf"\b{w[:max(4, len(w) - 2)]}", body)
+                                                         for w in words))
