@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ..models.registry import DEFAULT_BACKEND, MODEL_STAGES, load_backend
+from ..models.registry import BACKENDS, DEFAULT_BACKEND, MODEL_STAGES, load_backend
 from ..settings import cache_dir
 from ..tasks import model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
@@ -64,10 +64,10 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
-    unknown = sorted(set(stages or []) - set(STAGES)) or sorted(set(backends or {}) - set(MODEL_STAGES))
+    unknown = sorted(set(stages or []) - set(STAGES)) or sorted(set(backends or {}) - set(BACKENDS))
     if unknown:
         raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)} "
-                         f"(backends: {', '.join(MODEL_STAGES)})")
+                         f"(with backends: {', '.join(BACKENDS)})")
     stages = [s for s in STAGES if s in (stages or STAGES)]
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)

@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 from ..fixtures import BUILDERS, build_all, write_voice_genders
 from ..warehouse.sql import query
 from .annotate import annotate_flow
+from .describe import describe_flow
 from .ingest import ingest_flow
 
 # (reader, fixture folder) in the order the demo ingests them
@@ -29,5 +30,6 @@ def demo_flow(workdir: str, lake_uri: str | None = None) -> dict:
     reference = out / "voice-genders.tsv"
     write_voice_genders(out, reference)
     annotation = annotate_flow(lake_uri, reference=str(reference))
+    descriptions = describe_flow(lake_uri)
     return {"runs": runs, "corpus_summary": query("SELECT * FROM corpus_summary", lake_uri),
-            "annotation": annotation}
+            "annotation": annotation, "descriptions": descriptions}

@@ -12,6 +12,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from .annotators import BackendInfo
 from .text_checker import check, check_labels
 
 # --- English --------------------------------------------------------------------------------------------
@@ -98,8 +99,12 @@ class EmbeddedDescriber:
     name = "embedded"
     model = "templates/1"
 
-    def __init__(self, config: DescriberConfig | None = None):
+    def __init__(self, config: DescriberConfig | None = None, **_options):
         self.config = config or DescriberConfig()
+
+    def describe(self) -> BackendInfo:
+        return BackendInfo(self.name, self.model, "none (phrase tables in models/describer.py)",
+                           f"{self.model}; {self.config}")
 
     def write(self, clip_id: str, labels: dict[str, str], language: str, transcript: str | None = None) -> tuple[str, int]:
         """(text, attempts): a description, or with `transcript` an instruction, that passes the checker."""

@@ -24,8 +24,13 @@ BACKENDS: dict[str, dict[str, str]] = {
         "embedded": "speechcraft.models.embedded:CorpusTranscript",
         "model": "speechcraft.models.whisper_asr:WhisperTranscriber",
     },
+    "describe": {
+        "embedded": "speechcraft.models.describer:EmbeddedDescriber",
+        "transformers": "speechcraft.models.llm_describer:TransformersDescriber",
+        "vllm": "speechcraft.models.llm_describer:VLLMDescriber",
+    },
 }
-MODEL_STAGES = tuple(BACKENDS)
+MODEL_STAGES = ("speaker", "emotion", "transcript")     # the per-clip audio stages of `annotate`
 DEFAULT_BACKEND = "embedded"
 
 

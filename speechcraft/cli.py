@@ -129,6 +129,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_result(summary["corpus_summary"], "table", sys.stdout)
     print()
     print_annotation(summary["annotation"], args.lake)
+    print()
+    print_descriptions(summary["descriptions"], args.lake, examples=3)
     return 0
 
 
@@ -288,6 +290,71 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_describe(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.annotate import NothingIngestedError
+    from .flows.describe import describe_flow
+    from .models.hf_audio import ModelLoadError
+    from .settings import ConfigError, load_project_config
+
+    try:
+        options = dict(load_project_config(args.config).get("stages", {}).get("describe", {}))
+        options.update({k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
+                                          "batch_size": args.batch_size, "tensor_parallel": args.tensor_parallel,
+                                          "retries": args.retries,
+                                          "allow_download": args.allow_download or None}.items() if v is not None})
+        if args.model and not args.backend and options.get("backend", "embedded") == "embedded":
+            options["backend"] = "transformers"
+        result = describe_flow(args.lake, corpus=args.corpus, options=options)
+    except (NothingIngestedError, ConfigError, ModelLoadError, ImportError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print_descriptions(result, args.lake)
+    return 0 if result["run"]["status"] == "completed" else 1
+
+
+def print_descriptions(result: dict, lake: str | None, examples: int = 0) -> None:
+    from .warehouse.sql import query
+
+    _print_outcome(result["run"], "describe",
+                   f"{result['clips']} clips written, {result['up_to_date']} up to date; {result['published']} texts "
+                   f"published, {result['fallbacks']} by the embedded fallback", "stage = 'describe'")
+    write_result(query("""SELECT generator, kind, count(*) AS texts, round(avg(passed::int), 4) AS passed,
+                                 round(avg((omissions > 0)::int), 4) AS with_omissions,
+                                 round(avg((distortions > 0)::int), 4) AS with_distortions,
+                                 sum(published::int) AS published
+                          FROM descriptions WHERE text IS NOT NULL
+                          GROUP BY generator, kind ORDER BY generator, kind""", lake), "table", sys.stdout)
+    if examples:
+        for language in ("en", "zh"):
+            rows = query(f"""SELECT description, instruction FROM clip_annotations
+                             WHERE language = '{language}' AND description IS NOT NULL AND instruction IS NOT NULL
+                             ORDER BY hash(clip_id) LIMIT {examples}""", lake).to_pylist()
+            for row in rows:
+                print(f"  {row['description']}\n    {row['instruction']}")
+
+
+def cmd_check_text(args: argparse.Namespace) -> int:
+    from .models.text_checker import LabelError, check
+
+    try:
+        labels = dict(item.split("=", 1) for item in args.labels.split(",") if item.strip())
+    except ValueError:
+        print(f"error: --labels takes key=value pairs separated by commas, not {args.labels!r}", file=sys.stderr)
+        return 2
+    labels = {k.strip(): v.strip().replace(" ", "_") if k.strip() not in ("topic", "emphasis") else
+              v.strip().replace("_", " ") for k, v in labels.items()}
+    language = args.language or ("zh" if any("\u3400" <= ch <= "\u9fff" for ch in args.text) else "en")
+    try:
+        verdict = check(args.text, labels, language, args.transcript)
+    except LabelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("passes" if verdict.passed else "fails: " + "; ".join(verdict.reasons()))
+    print(f"  read: {json.dumps(verdict.found, ensure_ascii=False)}")
+    return 0 if verdict.passed else 1
+
+
 def cmd_bins(args: argparse.Namespace) -> int:
     from .tasks import labels
     from .warehouse import Lakehouse
@@ -391,6 +458,35 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--format", choices=["table", "csv", "json"], default="table")
     models.add_argument("--config", type=Path, help="project config (default: ./speechcraft.toml when present)")
     models.set_defaults(func=cmd_models)
+
+    describe = commands.add_parser(
+        "describe", parents=[lake], help="write a description and an instruction for every labelled clip",
+        description="Descriptions and instructions in each clip's language, from its labels, checked for "
+                    "omissions, distortions, the transcript and invented content; an LLM's failures are retried "
+                    "and then replaced by the embedded generator. Only passing texts are published.")
+    describe.add_argument("--backend", help="embedded (default), transformers, vllm, or package.module:Class")
+    describe.add_argument("--model", help="LLM: hub id (from the local cache) or local folder")
+    describe.add_argument("--device", help="transformers: auto (default), cpu, cuda")
+    describe.add_argument("--batch-size", type=int, help="transformers: prompts per generate call")
+    describe.add_argument("--tensor-parallel", type=int, help="vllm: GPUs per model")
+    describe.add_argument("--retries", type=int, help="LLM attempts after the first before the embedded "
+                                                      "generator takes over (default 2)")
+    describe.add_argument("--allow-download", action="store_true", help="let the LLM backend download weights")
+    describe.add_argument("--corpus", help="only clips of this corpus")
+    describe.add_argument("--config", type=Path, help="project config ([stages.describe])")
+    describe.set_defaults(func=cmd_describe)
+
+    check_text = commands.add_parser(
+        "check-text", help="judge a description or instruction against its labels (exit 0: passes, 1: fails)",
+        description="The checker the describe stage uses: omitted and distorted attributes, the transcript "
+                    "(instructions), invented content.")
+    check_text.add_argument("text")
+    check_text.add_argument("--labels", required=True,
+                            help="key=value,...: gender, age, pitch, volume, speed, emotion, emphasis, topic "
+                                 "(values as in labels.md, spaces as underscores)")
+    check_text.add_argument("--transcript", help="the transcript: the text is then an instruction")
+    check_text.add_argument("--language", choices=["en", "zh"], help="default: from the text")
+    check_text.set_defaults(func=cmd_check_text)
 
     bins = commands.add_parser("bins", help="show, freeze or pin the label bin edges",
                                description="Labels are computed against pinned bin-edge versions; ingesting "

@@ -19,7 +19,8 @@ def cache_dir() -> Path:
 CONFIG_ENV = "SPEECHCRAFT_CONFIG"
 CONFIG_FILE = "speechcraft.toml"
 STAGE_OPTIONS = {"backend": str, "model": str, "device": str, "batch_size": int, "allow_download": bool,
-                 "language": str, "window_s": float}
+                 "language": str, "window_s": float, "tensor_parallel": int, "retries": int,
+                 "max_new_tokens": int}
 
 
 class ConfigError(ValueError):

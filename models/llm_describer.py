@@ -1,0 +1,174 @@
+"""LLM description generators behind one interface: transformers generation (CPU or GPU) and vLLM offline
+batched generation (GPU; its own optional install, `pip install -e '.[vllm]'`).
+
+`generate(requests, attempt) -> texts`: one text per request, sampled as the paper's generator was
+(temperature 0.7, top-p 0.3, repetition penalty 1.1, 128 new tokens), seeded by the attempt so a retry
+differs from the try before it. The prompt follows labels.md: the clip's attributes in a shuffled order, a
+few examples, and the rules against invented content. What comes back is screened (`screen`) and then
+judged by the checker in tasks/descriptions.py; nothing here decides what is published.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from dataclasses import dataclass
+
+from .annotators import BackendInfo
+from .hf_audio import ModelLoadError, dtype_for, pick_device, resolve_model
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    clip_id: str
+    labels: dict
+    language: str
+    transcript: str | None = None     # given: an instruction; None: a description
+
+
+RULES = {
+    "en": ("You write one or two natural English sentences describing how a speech clip is spoken, for a "
+           "text-to-speech dataset. Mention every attribute you are given, with its exact value or a clear "
+           "synonym, and nothing else: no body language, facial expressions, thoughts, feelings beyond the "
+           "given emotion, or story. {task} Answer with the text only."),
+    "zh": ("你为语音合成数据集写一到两句自然的中文，描述一段语音是怎样说出来的。给出的每个属性都要用其值或明确的同义词写出，"
+           "不要添加其他内容：不写动作、表情、心理活动、给定情绪以外的感受或故事情节。{task}只输出这段文字。"),
+}
+TASKS = {
+    ("en", False): "Do not include what is said.",
+    ("en", True): "Include the transcript exactly, in double quotes, as what the speaker says.",
+    ("zh", False): "不要写出说话的内容。",
+    ("zh", True): "把文本原样放在中文引号“”里，作为说话人说的话。",
+}
+EXAMPLES = {
+    "en": [("gender: male; age: middle_aged; pitch: low; speed: slow; emotion: sad",
+            "A middle-aged man speaks slowly in a deep voice, sounding sad.")],
+    "zh": [("性别: 女; 年龄: 青年; 音高: 高; 语速: 快; 情绪: 开心", "一位年轻女性音调偏高，语速较快，语气开心。")],
+}
+ZH_VALUES = {"female": "女", "male": "男", "child": "儿童", "teenager": "少年", "young_adult": "青年",
+             "middle_aged": "中年", "elderly": "老年", "low": "低", "normal": "中", "high": "高", "slow": "慢",
+             "fast": "快", "angry": "愤怒", "disgusted": "厌恶", "fearful": "恐惧", "happy": "开心", "neutral": "中性",
+             "sad": "悲伤", "surprised": "惊讶"}
+ZH_KEYS = {"gender": "性别", "age": "年龄", "pitch": "音高", "volume": "音量", "speed": "语速", "emotion": "情绪",
+           "emphasis": "重读", "topic": "话题"}
+SAMPLING = {"temperature": 0.7, "top_p": 0.3, "repetition_penalty": 1.1, "max_new_tokens": 128}
+_REFUSAL = re.compile(r"(?i)\b(?:i'm sorry|i am sorry|i cannot|i can't|as an ai|i am unable)\b|抱歉|作为一个?(?:AI|人工智能)|无法完成")
+
+
+def messages(request: TextRequest, seed: int = 0) -> list[dict]:
+    """The chat for one request: rules, a worked example, then the attributes in a shuffled order."""
+    language = request.language
+    rng = random.Random(hashlib.sha256(f"{request.clip_id}\x1f{seed}".encode()).digest())
+    items = list(request.labels.items())
+    rng.shuffle(items)
+    if language == "zh":
+        attributes = "; ".join(f"{ZH_KEYS[k]}: {ZH_VALUES.get(v, v)}" for k, v in items)
+    else:
+        attributes = "; ".join(f"{k}: {v}" for k, v in items)
+    if request.transcript is not None:
+        attributes += f"; {'文本' if language == 'zh' else 'transcript'}: {request.transcript}"
+    chat = [{"role": "system", "content": RULES[language].format(task=TASKS[(language, request.transcript is not None)])}]
+    for given, answer in EXAMPLES[language]:
+        chat += [{"role": "user", "content": given}, {"role": "assistant", "content": answer}]
+    return chat + [{"role": "user", "content": attributes}]
+
+
+def screen(text: str | None, language: str) -> str | None:
+    """Why an output cannot be a text at all (None when it can): empty, a refusal, another language."""
+    if not text or not text.strip():
+        return "empty output"
+    if _REFUSAL.search(text):
+        return "refusal"
+    han = len(re.findall(r"[\u3400-\u9fff]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    if language == "zh" and han < max(4, latin):
+        return "not Chinese"
+    if language == "en" and (han > 0 or latin < 10):
+        return "not English"
+    return None
+
+
+class TransformersDescriber:
+    name = "transformers"
+
+    def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False,
+                 max_new_tokens: int = SAMPLING["max_new_tokens"], **_options):
+        self.source = resolve_model(model, allow_download)
+        self.requested_device, self.batch_size, self.max_new_tokens = device, batch_size, max_new_tokens
+        self.network = None
+
+    def load(self) -> None:
+        if self.network is not None:
+            return
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.device = pick_device(self.requested_device)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.source.path, local_files_only=True, padding_side="left")
+            self.network = AutoModelForCausalLM.from_pretrained(self.source.path, dtype=dtype_for(self.device),
+                                                                local_files_only=True).to(self.device).eval()
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelLoadError(f"cannot load LLM {self.source.spec!r} from {self.source.path}: {exc}") from None
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    def describe(self) -> BackendInfo:
+        return BackendInfo(self.name, self.source.spec, self.source.where, f"{self.source.version}; {SAMPLING}")
+
+    def generate(self, requests: list[TextRequest], attempt: int = 1) -> list[str]:
+        import torch
+
+        from .hf_audio import in_batches
+
+        self.load()
+        prompts = [self._prompt(messages(r, attempt)) for r in requests]
+
+        def run(batch: list[str]) -> list[str]:
+            inputs = self.tokenizer(list(batch), return_tensors="pt", padding=True).to(self.device)
+            torch.manual_seed(attempt)
+            with torch.inference_mode():
+                out = self.network.generate(**inputs, do_sample=True, temperature=SAMPLING["temperature"],
+                                            top_p=SAMPLING["top_p"], repetition_penalty=SAMPLING["repetition_penalty"],
+                                            max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id)
+            return self.tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+        return [t.strip() for t in in_batches(prompts, self.batch_size, run)]
+
+    def _prompt(self, chat: list[dict]) -> str:
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        return "\n\n".join(m["content"] for m in chat) + "\n\n"
+
+
+class VLLMDescriber:
+    """vLLM's offline engine: the whole batch in one `LLM.chat` call, continuous batching on the GPU."""
+    name = "vllm"
+
+    def __init__(self, model: str, tensor_parallel: int = 1, allow_download: bool = False,
+                 max_new_tokens: int = SAMPLING["max_new_tokens"], **_options):
+        self.source = resolve_model(model, allow_download)
+        self.tensor_parallel, self.max_new_tokens = tensor_parallel, max_new_tokens
+        self.engine = None
+
+    def load(self) -> None:
+        if self.engine is not None:
+            return
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise ImportError("the vllm backend needs vLLM on a GPU machine: pip install -e '.[vllm]'") from exc
+        self.engine = LLM(model=str(self.source.path), tensor_parallel_size=self.tensor_parallel, seed=0)
+
+    def describe(self) -> BackendInfo:
+        return BackendInfo(self.name, self.source.spec, self.source.where,
+                           f"{self.source.version}; tp={self.tensor_parallel}; {SAMPLING}")
+
+    def generate(self, requests: list[TextRequest], attempt: int = 1) -> list[str]:
+        from vllm import SamplingParams
+
+        self.load()
+        params = SamplingParams(temperature=SAMPLING["temperature"], top_p=SAMPLING["top_p"],
+                                repetition_penalty=SAMPLING["repetition_penalty"], max_tokens=self.max_new_tokens,
+                                seed=attempt)
+        outputs = self.engine.chat([messages(r, attempt) for r in requests], params, use_tqdm=False)
+        return [o.outputs[0].text.strip() if o.outputs else "" for o in outputs]

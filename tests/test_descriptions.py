@@ -1,0 +1,126 @@
+"""The describe stage: the embedded generator over the demo corpora, an LLM backend (a tiny random causal LM
+built in the test) whose nonsense is caught, retried and replaced, reruns, and bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from speechcraft.cli import main
+from speechcraft.models.llm_describer import TextRequest, messages, screen
+from speechcraft.models.text_checker import check
+from speechcraft.warehouse.sql import query
+
+
+@pytest.fixture(scope="module")
+def described_lake(annotated_lake, tmp_path_factory) -> str:
+    from speechcraft.flows.describe import describe_flow
+
+    lake = str(tmp_path_factory.mktemp("described") / "lake")
+    shutil.copytree(annotated_lake, lake)
+    describe_flow(lake, show_progress=False)
+    return lake
+
+
+def test_every_labelled_clip_gets_both_texts_and_every_published_text_passes(described_lake):
+    rows = query("SELECT * FROM descriptions", described_lake).to_pylist()
+    clips = query("SELECT clip_id, transcript FROM clip_annotations", described_lake).to_pylist()
+    published = {(r["clip_id"], r["kind"]): r for r in rows if r["published"]}
+    for clip in clips:
+        assert (clip["clip_id"], "description") in published
+        if clip["transcript"]:
+            assert (clip["clip_id"], "instruction") in published
+        else:
+            reason = next(r for r in rows if r["clip_id"] == clip["clip_id"] and r["kind"] == "instruction")
+            assert reason["text"] is None and reason["reason"].startswith("empty transcript")
+    for row in published.values():                  # re-judged from the stored labels: all pass
+        transcript = next(c["transcript"] for c in clips if c["clip_id"] == row["clip_id"])
+        verdict = check(row["text"], json.loads(row["labels"]), row["language"],
+                        transcript if row["kind"] == "instruction" else None)
+        assert verdict.passed and row["passed"] and row["generator"] == "embedded"
+    zh = [r for r in published.values() if r["language"] == "zh"]
+    assert zh and all(any("\u4e00" <= ch <= "\u9fff" for ch in r["text"]) for r in zh)
+    view = query("SELECT count(*) AS n, count(description) AS d FROM clip_annotations", described_lake).to_pylist()[0]
+    assert view["n"] == view["d"]
+
+
+def test_a_rerun_writes_nothing_and_a_label_change_rewrites_that_clip_only(described_lake, tmp_path):
+    from speechcraft.flows.describe import describe_flow
+    from speechcraft.warehouse import Lakehouse
+
+    lake_uri = str(tmp_path / "lake")
+    shutil.copytree(described_lake, lake_uri)
+    assert describe_flow(lake_uri, show_progress=False)["clips"] == 0
+    lake = Lakehouse(lake_uri)
+    speaker = next(r for r in lake.read("speakers").to_pylist() if r["gender"] == "male")
+    lake.upsert("speakers", [{**speaker, "gender": "female", "gender_source": "hand-corrected"}])
+    again = describe_flow(lake_uri, show_progress=False)
+    assert again["clips"] == 1
+    text = query(f"SELECT description FROM clip_annotations WHERE clip_id = '{speaker['clip_id']}'",
+                 lake_uri).column(0)[0].as_py()
+    assert check(text, {"gender": "female"}, "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en").passed
+
+
+def test_an_llm_whose_texts_fail_is_retried_then_replaced_and_every_attempt_is_kept(ingested_lake, annotated_lake,
+                                                                                   tmp_path, capsys):
+    from speechcraft.fixtures import tiny_models
+
+    model = tiny_models.causal_lm(tmp_path / "tiny-lm")
+    lake = str(tmp_path / "lake")
+    shutil.copytree(annotated_lake, lake)
+    assert main(["describe", "--backend", "transformers", "--model", str(model), "--retries", "1",
+                 "--corpus", "folder", "--lake", lake]) == 0
+    assert "transformers" in capsys.readouterr().out          # its pass rate is printed beside the fallback's
+    rows = query("SELECT * FROM descriptions", lake).to_pylist()
+    llm = [r for r in rows if r["generator"] == "transformers"]
+    published = [r for r in rows if r["published"]]
+    assert llm and not any(r["passed"] for r in llm) and all(r["reason"] for r in llm)
+    assert {r["attempt"] for r in llm} == {1, 2}                        # the first try and one retry
+    assert published and all(r["generator"] == "embedded" and r["passed"] for r in published)
+    assert all(r["attempts"] >= 3 for r in published)                   # two LLM attempts, then the fallback
+    rates = query("""SELECT generator, avg(passed::int) AS passed FROM descriptions WHERE text IS NOT NULL
+                     GROUP BY generator ORDER BY generator""", lake).to_pylist()
+    assert rates == [{"generator": "embedded", "passed": 1.0}, {"generator": "transformers", "passed": 0.0}]
+
+
+def test_the_prompt_shuffles_attributes_per_clip_and_carries_the_rules():
+    labels = {"gender": "female", "age": "elderly", "pitch": "low", "speed": "slow", "emotion": "sad"}
+    orders = {messages(TextRequest(f"c{i}", labels, "en"))[-1]["content"] for i in range(20)}
+    assert len(orders) > 5
+    chat = messages(TextRequest("c", labels, "zh", transcript="今天很好"))
+    assert "不要添加其他内容" in chat[0]["content"] and "今天很好" in chat[-1]["content"] and "老年" in chat[-1]["content"]
+
+
+@pytest.mark.parametrize("text, language, reason", [
+    ("", "en", "empty output"), ("   ", "zh", "empty output"),
+    ("I'm sorry, I cannot help with that.", "en", "refusal"),
+    ("一位年轻女性语速较快。", "en", "not English"), ("A young woman speaks quickly.", "zh", "not Chinese"),
+    ("A young woman speaks quickly.", "en", None),
+])
+def test_empty_refusing_or_wrong_language_outputs_are_failed_attempts(text, language, reason):
+    assert screen(text, language) == reason
+
+
+def test_check_text_exits_by_the_verdict(capsys):
+    assert main(["check-text", "A young woman speaks quickly in a high voice.",
+                 "--labels", "gender=female,age=young_adult,pitch=high,speed=fast"]) == 0
+    assert main(["check-text", "她用高亢的声音飞快地说：“今天很好。”", "--labels", "gender=female,pitch=high,speed=fast",
+                 "--transcript", "今天很好", "--language", "zh"]) == 0
+    assert main(["check-text", "A man speaks slowly.", "--labels", "gender=female,speed=fast"]) == 1
+    assert "distorts speed" in capsys.readouterr().out
+    assert main(["check-text", "x", "--labels", "pitch=squeaky"]) == 2
+
+
+def test_vllm_without_vllm_installed_says_how_to_get_it(annotated_lake, tmp_path, capsys):
+    pytest.importorskip("transformers")
+    from speechcraft.fixtures import tiny_models
+
+    try:
+        import vllm  # noqa: F401
+        pytest.skip("vLLM is installed here")
+    except ImportError:
+        pass
+    model = tiny_models.causal_lm(tmp_path / "tiny-lm")
+    assert main(["describe", "--backend", "vllm", "--model", str(model), "--lake", annotated_lake]) == 2
+    assert "pip install -e '.[vllm]'" in capsys.readouterr().err
