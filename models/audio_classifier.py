@@ -13,24 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from .annotators import BackendInfo, Clip
-from .hf_audio import ModelLoadError, by_length, dtype_for, in_batches, pick_device, resample, resolve_model, windows
+from .hf_audio import LocalModel, ModelLoadError, by_length, dtype_for, in_batches, resample, windows
 
 
-class TransformersAudioBackend:
+class TransformersAudioBackend(LocalModel):
     needs_audio = True
     kind = "model"
 
     def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False,
                  window_s: float = 30.0):
-        self.source = resolve_model(model, allow_download)
-        self.requested_device, self.batch_size, self.window_s = device, batch_size, float(window_s)
-        self.network = None
+        super().__init__(model, device, batch_size, allow_download)
+        self.window_s = float(window_s)
 
-    # -- subclasses ---------------------------------------------------------------------------------
-    def load_network(self, path: Path, dtype):
-        """The torch module, from the local folder."""
-        raise NotImplementedError
-
+    # -- subclasses: load_network (LocalModel), and ---------------------------------------------------
     def head_outputs(self, input_values, attention_mask):
         """[batch, outputs] tensor for a padded batch."""
         raise NotImplementedError
@@ -41,17 +36,15 @@ class TransformersAudioBackend:
 
     # -- shared -------------------------------------------------------------------------------------
     def load(self) -> None:
-        if self.network is not None:
-            return
-        from transformers import AutoFeatureExtractor
+        if self.network is None:
+            from transformers import AutoFeatureExtractor
 
-        self.device = pick_device(self.requested_device)
-        try:
-            self.extractor = AutoFeatureExtractor.from_pretrained(self.source.path, local_files_only=True)
-            self.network = self.load_network(self.source.path, dtype_for(self.device)).to(self.device).eval()
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"cannot load {self.source.spec!r} from {self.source.path}: {exc}") from None
-        self.rate = int(self.extractor.sampling_rate)
+            try:
+                self.extractor = AutoFeatureExtractor.from_pretrained(self.source.path, local_files_only=True)
+            except OSError as exc:
+                raise ModelLoadError(f"cannot load the feature extractor of {self.source.spec!r}: {exc}") from None
+            self.rate = int(self.extractor.sampling_rate)
+        super().load()
 
     def describe(self) -> BackendInfo:
         return BackendInfo(self.kind, self.source.spec, self.source.where, f"{self.source.version}; {self.mapping()}")

@@ -56,6 +56,31 @@ def resolve_model(spec: str, allow_download: bool = False) -> ModelSource:
     return ModelSource(spec, path, f"Hugging Face cache {path}", f"{spec}@{path.name[:12]}")
 
 
+class LocalModel:
+    """A transformers model read from a local folder: resolved when built (a model that is not on the machine
+    fails at once, before any work) and loaded on first use (`speechcraft models` lists without loading).
+    Subclasses say what to load in `load_network`; a ValueError there (wrong labels, missing config) is a
+    load error too."""
+
+    def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False):
+        self.source = resolve_model(model, allow_download)
+        self.requested_device, self.batch_size = device, batch_size
+        self.network = None
+
+    def load_network(self, path: Path, dtype):
+        """The torch module (and whatever processor it needs, kept on self)."""
+        raise NotImplementedError
+
+    def load(self) -> None:
+        if self.network is not None:
+            return
+        self.device = pick_device(self.requested_device)
+        try:
+            self.network = self.load_network(self.source.path, dtype_for(self.device)).to(self.device).eval()
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelLoadError(f"cannot load {self.source.spec!r} from {self.source.path}: {exc}") from None
+
+
 def _fingerprint(folder: Path) -> str:
     """Names, sizes and modification times of the folder's files: changes when the weights do."""
     digest = hashlib.sha256()

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .annotators import BackendInfo
-from .hf_audio import ModelLoadError, dtype_for, pick_device, resolve_model
+from .hf_audio import LocalModel, resolve_model
 
 
 @dataclass(frozen=True)
@@ -88,29 +88,21 @@ def screen(text: str | None, language: str) -> str | None:
     return None
 
 
-class TransformersDescriber:
+class TransformersDescriber(LocalModel):
     name = "transformers"
 
     def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False,
                  max_new_tokens: int = SAMPLING["max_new_tokens"], **_options):
-        self.source = resolve_model(model, allow_download)
-        self.requested_device, self.batch_size, self.max_new_tokens = device, batch_size, max_new_tokens
-        self.network = None
+        super().__init__(model, device, batch_size, allow_download)
+        self.max_new_tokens = max_new_tokens
 
-    def load(self) -> None:
-        if self.network is not None:
-            return
+    def load_network(self, path, dtype):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.device = pick_device(self.requested_device)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.source.path, local_files_only=True, padding_side="left")
-            self.network = AutoModelForCausalLM.from_pretrained(self.source.path, dtype=dtype_for(self.device),
-                                                                local_files_only=True).to(self.device).eval()
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"cannot load LLM {self.source.spec!r} from {self.source.path}: {exc}") from None
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
 
     def describe(self) -> BackendInfo:
         return BackendInfo(self.name, self.source.spec, self.source.where, f"{self.source.version}; {SAMPLING}")

@@ -8,39 +8,30 @@ window). The language is the one Whisper decoded with: detected per clip unless 
 from __future__ import annotations
 
 from .annotators import BackendInfo, Clip, Transcription, Word
-from .hf_audio import ModelLoadError, by_length, dtype_for, in_batches, pick_device, resample, resolve_model
+from .hf_audio import LocalModel, by_length, dtype_for, in_batches, resample
 
 MAX_NEW_TOKENS = 440          # per 30 s window: Whisper's own limit (448 positions, minus the prompt)
 
 
-class WhisperTranscriber:
+class WhisperTranscriber(LocalModel):
     needs_audio = True
 
     def __init__(self, model: str, device: str = "auto", batch_size: int = 8, allow_download: bool = False,
                  language: str = "detect", max_new_tokens: int = MAX_NEW_TOKENS):
-        self.source = resolve_model(model, allow_download)
-        self.requested_device, self.batch_size, self.language = device, batch_size, language
-        self.max_new_tokens = max_new_tokens
-        self.network = None
+        super().__init__(model, device, batch_size, allow_download)
+        self.language, self.max_new_tokens = language, max_new_tokens
 
-    def load(self) -> None:
-        if self.network is not None:
-            return
+    def load_network(self, path, dtype):
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-        self.device = pick_device(self.requested_device)
-        try:
-            self.processor = WhisperProcessor.from_pretrained(self.source.path, local_files_only=True)
-            self.network = WhisperForConditionalGeneration.from_pretrained(
-                self.source.path, dtype=dtype_for(self.device), local_files_only=True).to(self.device).eval()
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"cannot load Whisper {self.source.spec!r} from {self.source.path}: {exc}") from None
-        config = self.network.generation_config
+        self.processor = WhisperProcessor.from_pretrained(path, local_files_only=True)
+        network = WhisperForConditionalGeneration.from_pretrained(path, dtype=dtype, local_files_only=True)
+        config = network.generation_config
         if not getattr(config, "alignment_heads", None):
-            raise ModelLoadError(f"{self.source.spec!r} has no alignment_heads in its generation_config: "
-                                 f"Whisper needs them for word timestamps")
+            raise ValueError("no alignment_heads in its generation_config: Whisper needs them for word timestamps")
         self.codes = {token_id: token[2:-2] for token, token_id in (config.lang_to_id or {}).items()}
         self.first_special = self.processor.tokenizer.eos_token_id
+        return network
 
     def describe(self) -> BackendInfo:
         return BackendInfo("model", self.source.spec, self.source.where,

@@ -389,6 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     lake = argparse.ArgumentParser(add_help=False)
     lake.add_argument("--lake", metavar="URI", default=None,
                       help="lakehouse location (default: $SPEECHCRAFT_LAKE, else ./lakehouse)")
+    backends = argparse.ArgumentParser(add_help=False)      # annotate and describe: a stage's backend and model
+    backends.add_argument("--backend", help="embedded (the default, offline), a model backend (annotate: model; "
+                                            "describe: transformers, vllm), or a plug-in package.module:Class")
+    backends.add_argument("--model", help="hub id (read from the local Hugging Face cache) or local folder")
+    backends.add_argument("--device", help="auto (CUDA when there is one, else CPU; default), cpu, cuda, cuda:N")
+    backends.add_argument("--batch-size", type=int, help="items per forward pass of a model (halved "
+                                                         "automatically on out-of-memory)")
+    backends.add_argument("--allow-download", action="store_true",
+                          help="let a model backend download weights from the hub (off: only local weights)")
+    backends.add_argument("--corpus", help="only clips of this corpus (default: all)")
+    backends.add_argument("--config", type=Path, help="project config (default: $SPEECHCRAFT_CONFIG, else "
+                                                      "./speechcraft.toml when present)")
     parser = argparse.ArgumentParser(
         prog="speechcraft",
         description="Speech corpora in, SpeechCraft-annotated clips out: a lakehouse on LanceDB + DuckDB, "
@@ -415,22 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.set_defaults(func=cmd_sql)
 
     annotate = commands.add_parser(
-        "annotate", parents=[lake], help="run every annotation stage that has work, then the labels",
+        "annotate", parents=[lake, backends], help="run every annotation stage that has work, then the labels",
         description="Measure the clips that lack a row for each stage's current version (acoustics: F0, energy, "
                     "speech activity, speaking rate), in batches of Prefect tasks cached on their inputs, then "
                     "label them against the pinned bin edges.")
     annotate.add_argument("--stage", action="append", choices=["transcript", "acoustics", "speaker", "emotion"],
                           help="run only this stage (repeatable; default: all, or [annotate] stages in the config)")
-    annotate.add_argument("--corpus", help="only clips of this corpus (default: all)")
-    annotate.add_argument("--backend", help="backend of the --stage(s): embedded (default), model, or a plug-in "
-                                            "package.module:Class")
-    annotate.add_argument("--model", help="hub id (read from the local Hugging Face cache) or local folder of "
-                                          "the --stage's model; implies --backend model")
-    annotate.add_argument("--device", help="auto (CUDA when there is one, else CPU; default), cpu, cuda, cuda:N")
-    annotate.add_argument("--batch-size", type=int, help="clips per forward pass of a model backend "
-                                                         "(halved automatically on out-of-memory)")
-    annotate.add_argument("--allow-download", action="store_true",
-                          help="let a model backend download weights from the hub (off: only local weights)")
     annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
     annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
     annotate.add_argument("--vad", choices=["energy", "silero"],
@@ -439,8 +441,6 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "to validate the published labels against")
     annotate.add_argument("--min-population", type=int, default=20,
                           help="clips a group needs before percentile edges are frozen for it (default 20)")
-    annotate.add_argument("--config", type=Path, help=f"project config (default: $SPEECHCRAFT_CONFIG, else "
-                                                      f"./speechcraft.toml when present)")
     annotate.set_defaults(func=cmd_annotate)
 
     validate = commands.add_parser(
@@ -460,20 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
 
     describe = commands.add_parser(
-        "describe", parents=[lake], help="write a description and an instruction for every labelled clip",
+        "describe", parents=[lake, backends], help="write a description and an instruction for every labelled clip",
         description="Descriptions and instructions in each clip's language, from its labels, checked for "
                     "omissions, distortions, the transcript and invented content; an LLM's failures are retried "
                     "and then replaced by the embedded generator. Only passing texts are published.")
-    describe.add_argument("--backend", help="embedded (default), transformers, vllm, or package.module:Class")
-    describe.add_argument("--model", help="LLM: hub id (from the local cache) or local folder")
-    describe.add_argument("--device", help="transformers: auto (default), cpu, cuda")
-    describe.add_argument("--batch-size", type=int, help="transformers: prompts per generate call")
     describe.add_argument("--tensor-parallel", type=int, help="vllm: GPUs per model")
     describe.add_argument("--retries", type=int, help="LLM attempts after the first before the embedded "
                                                       "generator takes over (default 2)")
-    describe.add_argument("--allow-download", action="store_true", help="let the LLM backend download weights")
-    describe.add_argument("--corpus", help="only clips of this corpus")
-    describe.add_argument("--config", type=Path, help="project config ([stages.describe])")
     describe.set_defaults(func=cmd_describe)
 
     check_text = commands.add_parser(

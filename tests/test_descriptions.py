@@ -124,3 +124,16 @@ def test_vllm_without_vllm_installed_says_how_to_get_it(annotated_lake, tmp_path
     model = tiny_models.causal_lm(tmp_path / "tiny-lm")
     assert main(["describe", "--backend", "vllm", "--model", str(model), "--lake", annotated_lake]) == 2
     assert "pip install -e '.[vllm]'" in capsys.readouterr().err
+
+
+def test_a_clip_without_labels_gets_no_text_and_the_reason_and_the_rest_of_the_batch_lands():
+    from speechcraft.tasks.descriptions import ClipText, write_texts
+
+    batch = write_texts([ClipText("x/1", "en", {}, "hello there"), ClipText("x/2", "en", {"pitch": "high"}, None)],
+                        {"backend": "embedded"}, "run")
+    rows = {(r["clip_id"], r["kind"]): r for r in batch.rows}
+    for kind in ("description", "instruction"):
+        assert rows[("x/1", kind)]["text"] is None and not rows[("x/1", kind)]["published"]
+        assert rows[("x/1", kind)]["reason"].startswith("no labels")
+    assert rows[("x/2", "description")]["published"] and rows[("x/2", "description")]["passed"]
+    assert rows[("x/2", "instruction")]["reason"].startswith("empty transcript")
