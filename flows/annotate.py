@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..models.registry import BACKENDS, DEFAULT_BACKEND, MODEL_STAGES, load_backend
 from ..settings import cache_dir
-from ..tasks import model_stages, speakers, validation
+from ..tasks import emphasis, model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
 from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_acoustics
 from ..tasks.clip_batches import BatchResult, PendingWork, store_batch
@@ -27,9 +27,9 @@ from ..warehouse.runs import finish_run, start_run
 from .ingest import batched
 from .progress import Progress
 
-# In the order they run: ASR first (speaking rate counts its words), gender before labels (pitch is binned
-# within gender).
-STAGES = ("transcript", "acoustics", "speaker", "emotion")
+# In the order they run: ASR first (speaking rate counts its words, emphasis its word times), gender before
+# labels (pitch is binned within gender).
+STAGES = ("transcript", "acoustics", "speaker", "emotion", "emphasis")
 DEFAULT_CLIPS_PER_TASK = 256
 IN_FLIGHT = 2                  # batches submitted ahead: the worker pool always has the next one queued
 
@@ -86,23 +86,29 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     try:
         for stage in stages:
             if stage == "acoustics":
-                result[stage] = _run_batches(
+                result[stage] = run_batches(
                     stage, pending_clips(lake, config, corpus), clips_per_task, show_progress,
                     lambda batch, n: acoustics_batch.with_options(result_storage=cache_dir()).submit(
                         batch, config, run_id, workers, batch_number=n),
                     lambda r: store_acoustics(lake, r, run_id))
+            elif stage == "emphasis":
+                result[stage] = _emphasis_stage(lake, corpus, clips_per_task, run_id, show_progress)
+                result["emphasis_detector"] = asdict(emphasis.train_and_detect(lake, run_id))
             else:
                 result[stage] = _model_stage(lake, stage, options[stage], corpus, clips_per_task, run_id,
                                              show_progress)
             if stage == "speaker":
                 result["speaker_training"] = _speaker_labels(lake, options[stage], run_id)
         result["labels"] = asdict(relabel(lake, min_population))
-        if "speaker" in stages or reference:
-            rows = validation.against_metadata(lake)
+        if "speaker" in stages or "emphasis" in stages or reference:
+            rows = validation.against_metadata(lake) if "speaker" in stages or reference else []
             if reference:
                 rows += validation.against_reference(lake, Path(reference))
+            if "emphasis" in stages:
+                rows += emphasis.against_held_out(lake)
             result["validations"] = validation.store(lake, rows, run_id)
-        for table in ("acoustics", "speakers", "speaker_features", "emotions", "transcripts", "labels"):
+        for table in ("acoustics", "speakers", "speaker_features", "emotions", "transcripts", "labels",
+                      "emphasis_features", "emphasis"):
             lake.compact(table)
     except BaseException as exc:
         finish_run(lake, run, "failed", _counts(result), error=f"{type(exc).__name__}: {exc}")
@@ -118,9 +124,16 @@ def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None,
                  run_id: str, show_progress: bool) -> dict:
     spec = model_stages.spec_for(stage, options)
     task = model_stages.predict_batch.with_options(result_storage=cache_dir())
-    return _run_batches(stage, model_stages.pending(lake, stage, options, corpus), clips_per_task, show_progress,
+    return run_batches(stage, model_stages.pending(lake, stage, options, corpus), clips_per_task, show_progress,
                         lambda batch, n: task.submit(stage, batch, options, run_id, batch_number=n),
                         lambda r: store_batch(lake, stage, spec.table, r, run_id))
+
+
+def _emphasis_stage(lake: Lakehouse, corpus: str | None, clips_per_task: int, run_id: str, show_progress: bool) -> dict:
+    task = emphasis.features_batch.with_options(result_storage=cache_dir())
+    return run_batches("emphasis", emphasis.pending(lake, corpus), clips_per_task, show_progress,
+                       lambda batch, n: task.submit(batch, emphasis.whisper_stamps(lake, batch), run_id, batch_number=n),
+                       lambda r: store_batch(lake, emphasis.STAGE, "emphasis_features", r, run_id))
 
 
 def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
@@ -131,7 +144,7 @@ def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
     return {"changed": speakers.apply_metadata(lake)}
 
 
-def _run_batches(stage: str, work: PendingWork, clips_per_task: int, show_progress: bool,
+def run_batches(stage: str, work: PendingWork, clips_per_task: int, show_progress: bool,
                  submit: Callable, store: Callable[[BatchResult], None]) -> dict:
     """Submit the pending clips in batches (a few in flight), store each result as it lands, count."""
     logger = get_run_logger()

@@ -122,3 +122,14 @@ def from_timestamps(stamps: list[dict], words: list[str]) -> list[WordSpan] | No
         spans.append(WordSpan(word, char_times[at][0], char_times[at + n - 1][1]))
         at += n
     return spans
+
+
+def word_spans(frames: Frames, words: list[str], language: str,
+               stamps: list[dict] | None = None) -> tuple[list[WordSpan], str]:
+    """(spans, their source): Whisper's word timestamps when the clip has them and they spell its
+    transcript, else the embedded aligner."""
+    if stamps:
+        spans = from_timestamps(stamps, words)
+        if spans:
+            return spans, "whisper"
+    return EmbeddedAligner().align(frames, words, language), f"{EmbeddedAligner.name}:{EmbeddedAligner.version}"

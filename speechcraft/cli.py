@@ -182,13 +182,38 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
             "min_population": args.min_population}
 
 
+def _validate_emphasis(lake, args: argparse.Namespace) -> int:
+    from .tasks import emphasis, validation
+    from .warehouse.runs import finish_run, start_run
+
+    if not lake.exists("emphasis"):
+        print("error: no emphasis answers yet: run `speechcraft emphasize`, then "
+              "`speechcraft annotate --stage emphasis`", file=sys.stderr)
+        return 2
+    try:
+        rows = emphasis.against_held_out(lake)
+        if args.reference:
+            rows += emphasis.against_reference(lake, args.reference)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run = start_run(lake, "validate", None, {"stage": "emphasis", "reference": str(args.reference or "")})
+    validation.store(lake, rows, run["run_id"])
+    finish_run(lake, run, "completed")
+    if not rows:
+        print("nothing to validate: no held-out stressed clip has an answer yet (more `emphasize --limit`?)")
+        return 0
+    print_validations(run["run_id"], args.lake)
+    return 0
+
+
 def print_annotation(result: dict, lake: str | None) -> None:
     from rich.console import Console
 
     from .warehouse.sql import query
 
     run, labels = result["run"], result["labels"]
-    stages = [s for s in ("transcript", "acoustics", "speaker", "emotion") if s in result]
+    stages = [s for s in ("transcript", "acoustics", "speaker", "emotion", "emphasis") if s in result]
     _print_outcome(run, "annotate", "; ".join(
         f"{stage}: {st['computed']} done, {st['cached']} from cache, {st['up_to_date']} up to date, "
         f"[bold]{st['rejected']} rejected[/bold]" for stage in stages for st in [result[stage]]),
@@ -198,6 +223,13 @@ def print_annotation(result: dict, lake: str | None) -> None:
     for attribute, version in (training.get("classifiers") or {}).items():
         console.print(f"speaker: {attribute} classifier " + (f"[bold]{version}[/bold]" if version else
                       f"not trained ({training['skipped'][attribute]})"))
+    detector = result.get("emphasis_detector") or {}
+    for language, why in (detector.get("skipped") or {}).items():
+        console.print(f"emphasis: no {language} detector ({why})")
+    for language, version in (detector.get("detectors") or {}).items():
+        console.print(f"emphasis: {language} detector [bold]{version}[/bold]")
+    if detector.get("predicted"):
+        console.print(f"emphasis: {detector['predicted']} clips answered, {detector['stressed_found']} with a stressed word")
     if labels["auto_version"]:
         console.print(f"labels: groups without edges got percentile edges, frozen as "
                       f"[bold]{labels['auto_version']}[/bold] (see `speechcraft bins show`)")
@@ -219,20 +251,46 @@ def print_validations(run_id: str, lake: str | None) -> None:
                      FROM validations WHERE run_id = '{run_id}'
                      ORDER BY attribute DESC, reference, corpus = 'all' DESC, corpus""", lake).to_pylist()
     predictors = sorted({row.pop("predictor") for row in rows})
-    print(f"\nvalidation of the speaker predictions ({'; '.join(predictors)}):")
+    print(f"\nvalidation ({'; '.join(predictors)}):")
     for row in rows:
         per_class = json.loads(row.pop("per_class"))
-        row["precision / recall"] = "; ".join(
-            f"{c} {_ratio(m['precision'])}/{_ratio(m['recall'])}" for c, m in per_class.items())
         confusion = json.loads(row.pop("confusion"))
-        row["mistakes (true→predicted)"] = "; ".join(
-            f"{t}→{p} {n}" for t, predicted in confusion.items() for p, n in predicted.items() if p != t) or "none"
+        if row["attribute"] == "emphasis":      # sentence level: per_class holds accuracies, confusion counts
+            row["precision / recall"] = "; ".join(f"{c} accuracy {_ratio(m['accuracy'])} of {m['support']}"
+                                                  for c, m in per_class.items())
+            row["mistakes (true→predicted)"] = "; ".join(f"{k} {n}" for k, n in confusion.items() if k != "right")
+        else:
+            row["precision / recall"] = "; ".join(
+                f"{c} {_ratio(m['precision'])}/{_ratio(m['recall'])}" for c, m in per_class.items())
+            row["mistakes (true→predicted)"] = "; ".join(
+                f"{t}→{p} {n}" for t, predicted in confusion.items() for p, n in predicted.items() if p != t) or "none"
         row["accuracy"] = _ratio(row["accuracy"])
     write_result(pa.Table.from_pylist(rows), "table", sys.stdout)
 
 
 def _ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+def cmd_emphasize(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.annotate import NothingIngestedError
+    from .flows.emphasize import emphasize_flow
+
+    options = {k: v for k, v in {"backend": args.backend, "pitch_scale": args.pitch_scale, "energy_db": args.energy_db,
+                                 "duration_scale": args.duration_scale, "ramp_s": args.ramp_s}.items() if v is not None}
+    try:
+        result = emphasize_flow(args.lake, corpora=args.corpus, limit=args.limit, options=options,
+                                clips_per_task=args.clips_per_task)
+    except (NothingIngestedError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_outcome(result["run"], "emphasize",
+                   f"{result['computed'] - result['rejected']} stressed clips made, {result['cached']} from cache, "
+                   f"{result['up_to_date']} up to date, [bold]{result['rejected']} rejected[/bold]",
+                   "stage = 'emphasize'")
+    print("next: `speechcraft annotate --stage emphasis` trains the detector on them and runs it on every clip")
+    return 0 if result["run"]["status"] == "completed" else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -242,6 +300,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .warehouse.runs import finish_run, start_run
 
     lake = Lakehouse(args.lake)
+    if args.stage == "emphasis":
+        return _validate_emphasis(lake, args)
     if not lake.exists("speakers"):
         print("error: no speaker predictions yet: run `speechcraft annotate --stage speaker` first", file=sys.stderr)
         return 2
@@ -431,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure the clips that lack a row for each stage's current version (acoustics: F0, energy, "
                     "speech activity, speaking rate), in batches of Prefect tasks cached on their inputs, then "
                     "label them against the pinned bin edges.")
-    annotate.add_argument("--stage", action="append", choices=["transcript", "acoustics", "speaker", "emotion"],
+    annotate.add_argument("--stage", action="append",
+                          choices=["transcript", "acoustics", "speaker", "emotion", "emphasis"],
                           help="run only this stage (repeatable; default: all, or [annotate] stages in the config)")
     annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
     annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
@@ -449,8 +510,29 @@ def build_parser() -> argparse.ArgumentParser:
                     "the embedded classifier on held-out speakers, model backends on every labelled speaker, "
                     "and the published labels against a --reference TSV. Stored in the validations table.")
     validate.add_argument("--reference", type=Path, help="TSV with a header: clip_id or speaker_id (and corpus), "
-                                                         "gender and/or age_group")
+                                                         "gender and/or age_group; with --stage emphasis: "
+                                                         "clip_id<TAB>stressed word (or none)")
+    validate.add_argument("--stage", choices=["speaker", "emphasis"], default="speaker",
+                          help="speaker (default): gender and age; emphasis: the detector's sentence-level "
+                               "accuracy on held-out regenerated clips (and on --reference)")
     validate.set_defaults(func=cmd_validate)
+
+    emphasize = commands.add_parser(
+        "emphasize", parents=[lake], help="regenerate clips with their keyword stressed, as new clips",
+        description="Per clip: pick its most informative content word, find it in the audio, and regenerate "
+                    "the clip with that word stressed (raised F0, more energy, longer), keeping the speaker's "
+                    "voice (WORLD vocoder). The new clips form the corpus <name>-stressed, with the keyword as a "
+                    "known emphasis label; they train and test the emphasis detector.")
+    emphasize.add_argument("--corpus", action="append", metavar="NAME",
+                           help="corpus to draw parents from (repeatable; default: every ingested corpus)")
+    emphasize.add_argument("--limit", type=int, help="at most this many stressed clips per corpus (default: all)")
+    emphasize.add_argument("--backend", choices=["world"], default="world", help="the synthesizer (default world)")
+    emphasize.add_argument("--pitch-scale", type=float, help="F0 multiplier on the keyword (default 1.3)")
+    emphasize.add_argument("--energy-db", type=float, help="gain on the keyword in dB (default 6)")
+    emphasize.add_argument("--duration-scale", type=float, help="how much longer the keyword lasts (default 1.3)")
+    emphasize.add_argument("--ramp-s", type=float, help="fade between plain and stressed, seconds (default 0.04)")
+    emphasize.add_argument("--clips-per-task", type=int, default=128, help="clips per Prefect task (default 128)")
+    emphasize.set_defaults(func=cmd_emphasize)
 
     models = commands.add_parser("models", help="which backend each stage uses and where its weights come from",
                                  description="Per stage: backend, model, where its weights are read from, and "

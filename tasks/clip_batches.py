@@ -66,10 +66,11 @@ class BatchResult:
 
 
 def pending_jobs(lake: "Lakehouse", table: str, version: str, config_hash: str, corpus: str | None = None,
-                 where: str | None = None, asr_transcripts: bool = True) -> PendingWork:
+                 where: str | None = None, asr_transcripts: bool = True, done_key: str = "clip_id") -> PendingWork:
     """Clips (of `corpus`, matching `where`) without a `table` row for this version, configuration and
     input; sorted by file so that the spans of one long file fall into one batch and are decoded once.
-    With `asr_transcripts`, a clip whose corpus has no transcript takes the ASR stage's, when there is one."""
+    With `asr_transcripts`, a clip whose corpus has no transcript takes the ASR stage's, when there is one.
+    `done_key`: the `table` column naming the clip a row was computed from (stressed_clips: parent_clip_id)."""
     from ..warehouse.lake import sql_literal_list
 
     conditions = [c for c in (f"corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else None, where) if c]
@@ -79,8 +80,8 @@ def pending_jobs(lake: "Lakehouse", table: str, version: str, config_hash: str, 
         asr = {r["clip_id"]: r["text"] for r in lake.lookup("transcripts", missing, ["clip_id", "text"]).to_pylist()}
         for row in clips:
             row["transcript"] = row["transcript"] or asr.get(row["clip_id"])
-    done = {r["clip_id"]: (r["annotator_version"], r["config_hash"], r["input_hash"])
-            for r in lake.read(table, ["clip_id", "annotator_version", "config_hash", "input_hash"]).to_pylist()}
+    done = {r[done_key]: (r["annotator_version"], r["config_hash"], r["input_hash"])
+            for r in lake.read(table, [done_key, "annotator_version", "config_hash", "input_hash"]).to_pylist()}
     jobs = [job for job in map(lambda row: ClipJob(**row), clips)
             if done.get(job.clip_id) != (version, config_hash, job.input_hash())]
     jobs.sort(key=lambda j: (j.audio_path, j.start_s or 0.0))

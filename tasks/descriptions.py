@@ -30,7 +30,7 @@ DEFAULT_RETRIES = 2
 KINDS = ("description", "instruction")
 # clip_annotations column -> label key of labels.md
 LABEL_COLUMNS = {"gender": "gender", "age_group": "age", "pitch_label": "pitch", "energy_label": "volume",
-                 "speed_label": "speed", "emotion": "emotion", "topic": "topic"}
+                 "speed_label": "speed", "emotion": "emotion", "emphasis": "emphasis", "topic": "topic"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class TextBatch:
 def clip_texts(lake_uri: str | None, corpus: str | None = None) -> list[ClipText]:
     where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
     rows = query(f"""SELECT a.clip_id, a.language, a.transcript, a.gender, a.age_group, a.pitch_label,
-                            a.energy_label, a.speed_label, a.emotion, c.meta_topic AS topic
+                            a.energy_label, a.speed_label, a.emotion, a.emphasis, c.meta_topic AS topic
                      FROM clip_annotations a JOIN clips c USING (clip_id) {where}
                      ORDER BY a.clip_id""", lake_uri).to_pylist()
     return [ClipText(r["clip_id"], r["language"] or "en",

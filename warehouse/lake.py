@@ -86,6 +86,15 @@ class Lakehouse:
             return rows.select(schema.names).cast(schema)
         return pa.Table.from_pylist(list(rows), schema=schema)
 
+    def audio_root(self) -> Path:
+        """Where audio the lakehouse itself makes (regenerated stressed clips) is written: <root>/<corpus>/..."""
+        if "://" in self.uri:
+            raise ValueError(f"audio can be written only into a lakehouse on local disk, not {self.uri}; "
+                             "run `speechcraft emphasize` with a local --lake")
+        path = Path(self.uri) / "audio"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     # -- writes ----------------------------------------------------------------------------------
     def upsert(self, name: str, rows: Sequence[dict] | pa.Table) -> MergeStats:
         """Insert new keys, overwrite existing ones. Atomic per call."""

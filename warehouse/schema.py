@@ -202,7 +202,7 @@ SPEAKER_FEATURES = pa.schema([
 # Trained embedded classifiers: immutable, one row per (attribute, version); the newest is in force.
 CLASSIFIERS = pa.schema([
     ("classifier_id", pa.string()),      # "<attribute>/<version>"
-    ("attribute", pa.string()),          # gender / age_group
+    ("attribute", pa.string()),          # gender / age_group / emphasis
     ("version", pa.string()),            # hash of the training clips, their inputs and the parameters
     ("feature_set", pa.string()),
     ("classes", pa.list_(pa.string())),
@@ -219,8 +219,8 @@ CLASSIFIERS = pa.schema([
 VALIDATIONS = pa.schema([
     ("validation_id", pa.string()),      # "<run_id>/<attribute>/<reference>/<corpus>"
     ("run_id", pa.string()),
-    ("attribute", pa.string()),          # gender / age_group
-    ("corpus", pa.string()),             # a corpus, or "all"
+    ("attribute", pa.string()),          # gender / age_group / emphasis (sentence level, none included)
+    ("corpus", pa.string()),             # a corpus, a language ("language:zh"), or "all"
     ("reference", pa.string()),          # metadata:held_out_speakers / metadata:all_speakers / file:<name>
     ("predictor", pa.string()),          # backend and model that made the predictions
     ("n_clips", pa.int64()),
@@ -255,6 +255,47 @@ DESCRIPTIONS = pa.schema([
     *STAGE_COLUMNS,
 ])
 
+# Regenerated clips with one word stressed (emphasize): each is also a `clips` row of corpus "<parent's>-stressed",
+# its audio written under the lakehouse's audio/ folder.
+STRESSED_CLIPS = pa.schema([
+    ("clip_id", pa.string()),            # "<corpus>-stressed/<parent native id>"
+    ("parent_clip_id", pa.string()),
+    ("keyword", pa.string()),            # the stressed word: the clip's known emphasis label
+    ("keyword_index", pa.int64()),       # its position among the transcript's words
+    ("keyword_start_s", pa.float64()),   # its span in the stressed clip
+    ("keyword_end_s", pa.float64()),
+    ("keyword_score", pa.float64()),     # how informative the word is in its corpus
+    ("words", pa.list_(WORD)),           # every word's span in the stressed clip
+    ("timing", pa.string()),             # where the parent's word times came from: embedded aligner or whisper
+    ("synthesizer", pa.string()),        # world / tts
+    ("settings", pa.string()),           # JSON: pitch_scale, energy_db, duration_scale, ramp_s
+    *STAGE_COLUMNS,                      # input_hash: of the parent's inputs
+])
+
+# Word spans and prosodic features per clip: what the emphasis detector trains on and predicts from.
+EMPHASIS_FEATURES = pa.schema([
+    ("clip_id", pa.string()),
+    ("words", pa.list_(WORD)),
+    ("features", pa.list_(pa.list_(pa.float32()))),   # one row of models.emphasis_detector.FEATURE_NAMES per word
+    ("feature_set", pa.string()),
+    ("timing", pa.string()),
+    *STAGE_COLUMNS,
+])
+
+# The detector's answer per clip: the stressed word, or none (word null) when no word scores above threshold.
+EMPHASIS = pa.schema([
+    ("clip_id", pa.string()),
+    ("word", pa.string()),               # null: no word stressed
+    ("word_index", pa.int64()),
+    ("start_s", pa.float64()),
+    ("end_s", pa.float64()),
+    ("score", pa.float64()),             # the top word's score (also when below threshold)
+    ("top_word", pa.string()),           # the top-scoring word, stressed or not
+    ("threshold", pa.float64()),
+    ("detector", pa.string()),           # classifier version
+    *STAGE_COLUMNS,
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
@@ -269,4 +310,7 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "classifiers": (CLASSIFIERS, "classifier_id"),
     "validations": (VALIDATIONS, "validation_id"),
     "descriptions": (DESCRIPTIONS, "text_id"),
+    "stressed_clips": (STRESSED_CLIPS, "clip_id"),
+    "emphasis_features": (EMPHASIS_FEATURES, "clip_id"),
+    "emphasis": (EMPHASIS, "clip_id"),
 }

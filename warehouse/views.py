@@ -23,6 +23,10 @@ VIEWS: dict[str, str] = {
                a.speech_rate, a.rate_unit, l.speed_label,
                a.speech_s, a.flags,
                e.emotion, e.emotion_prob, e.emotion_source, e.caption AS emotion_caption,
+               coalesce(sc.keyword, em.word) AS emphasis,
+               CASE WHEN sc.keyword IS NOT NULL THEN 'regenerated'
+                    WHEN em.word IS NOT NULL THEN 'detector:' || em.detector END AS emphasis_source,
+               em.score AS emphasis_score, sc.parent_clip_id,
                d.text AS description, i.text AS instruction,
                c.audio_path, c.start_s, c.end_s
         FROM clips c
@@ -31,6 +35,8 @@ VIEWS: dict[str, str] = {
         LEFT JOIN speakers s USING (clip_id)
         LEFT JOIN emotions e USING (clip_id)
         LEFT JOIN transcripts t USING (clip_id)
+        LEFT JOIN stressed_clips sc USING (clip_id)
+        LEFT JOIN emphasis em USING (clip_id)
         LEFT JOIN (SELECT clip_id, text FROM descriptions WHERE published AND passed AND kind = 'description') d
             USING (clip_id)
         LEFT JOIN (SELECT clip_id, text FROM descriptions WHERE published AND passed AND kind = 'instruction') i

@@ -1,0 +1,57 @@
+"""The emphasize flow: regenerate clips of the named corpora with their keyword stressed (tasks/stressing.py),
+in batches, each batch a cached Prefect task; parents without a keyword go to `rejects`."""
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from ..settings import cache_dir
+from ..tasks import stressing
+from ..tasks.clip_batches import BatchResult, store_batch
+from ..warehouse import Lakehouse
+from ..warehouse.runs import finish_run, start_run
+from .annotate import IN_FLIGHT, NothingIngestedError, run_batches
+
+DEFAULT_CLIPS_PER_TASK = 128
+
+
+@flow(name="emphasize", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
+def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None, limit: int | None = None,
+                   options: dict | None = None, clips_per_task: int = DEFAULT_CLIPS_PER_TASK,
+                   show_progress: bool = True) -> dict:
+    """Stress up to `limit` clips per corpus (all when None). `options`: the synthesizer's, e.g.
+    {"backend": "world", "pitch_scale": 1.3, "energy_db": 6, "duration_scale": 1.3}. Returns the stage's
+    counts and the runs row."""
+    logger = get_run_logger()
+    lake = Lakehouse(lake_uri)
+    if not lake.exists("clips"):
+        raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
+    options = {"backend": "world", **(options or {})}
+    known = set(lake.read("clips", ["corpus"])["corpus"].to_pylist())
+    corpora = corpora or sorted(c for c in known if not stressing.is_stressed(c))
+    missing = sorted(set(corpora) - known)
+    if missing:
+        raise ValueError(f"corpus {missing[0]!r} is not in the lakehouse; ingested: {', '.join(sorted(known))}")
+    stressing.synthesizer(options)                     # bad settings fail before any work
+    run = start_run(lake, "emphasize", ",".join(corpora), {"corpora": corpora, "limit": limit, "options": options})
+    audio_root = str(lake.audio_root())
+    try:
+        plan = stressing.plan(lake, corpora, limit, options)
+        store_batch(lake, stressing.STAGE, "stressed_clips", BatchResult(failures=plan.failures), run["run_id"])
+        task = stressing.stress_batch.with_options(result_storage=cache_dir())
+        stats = run_batches("emphasize", plan, clips_per_task, show_progress,
+                            lambda batch, n: task.submit(batch, options, audio_root, run["run_id"], batch_number=n),
+                            lambda r: stressing.store_stressed(lake, r, run["run_id"]))
+        stats["rejected"] += len(plan.failures)
+        for table in ("clips", "stressed_clips"):
+            lake.compact(table)
+    except BaseException as exc:
+        finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + len(plan.failures), "n_new": stats["computed"],
+              "n_updated": 0, "n_unchanged": stats["up_to_date"], "n_rejected": stats["rejected"],
+              "audio_hours": stats["audio_s"] / 3600}
+    error = f"{stats['failed_batches']} batch(es) failed; re-run to retry them" if stats["failed_batches"] else None
+    stats["run"] = finish_run(lake, run, "partial" if error else "completed", counts, error=error)
+    logger.info("emphasize: %s", {k: v for k, v in stats.items() if k != "run"})
+    return stats
