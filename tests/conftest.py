@@ -48,6 +48,22 @@ def corpora(tmp_path_factory) -> dict[str, FixtureTruth]:
 
 
 @pytest.fixture(scope="session")
+def stress_corpora(tmp_path_factory):
+    """The plain emphasis corpus (4 speakers a language, 18 shared sentences) and the SSML-stressed one."""
+    from speechcraft.fixtures import stress
+
+    out = _shared_dir(tmp_path_factory, "stress-corpora")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / ".built").exists():
+            stress.build(out / "stress").save(out / "stress.truth.json")
+            stress.build_ssml(out / "stress-ssml").save(out / "stress-ssml.truth.json")
+            (out / ".built").touch()
+    return {name: FixtureTruth.load(out / f"{name}.truth.json") for name in ("stress", "stress-ssml")}
+
+
+@pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
