@@ -21,6 +21,7 @@ from .pitch import resample
 
 FRAME_PERIOD_MS = 5.0
 MAX_RATE = 24000          # WORLD's cost grows with the rate; 24 kHz keeps everything speech needs
+F0_FLOOR_HZ = 50.0        # WORLD's default floor (71 Hz) leaves deep male voices unvoiced, hence breathy
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class WorldStressor:
     def describe(self) -> dict:
         import pyworld
 
-        return {"backend": self.name, "version": self.version, "pyworld": getattr(pyworld, "__version__", ""),
+        return {"backend": self.name, "version": self.version, "f0_floor_hz": F0_FLOOR_HZ, "pyworld": getattr(pyworld, "__version__", ""),
                 **asdict(self.settings)}
 
     def stress(self, samples: np.ndarray, sample_rate: int, start_s: float, end_s: float) -> StressedAudio:
@@ -79,10 +80,11 @@ class WorldStressor:
         if sample_rate > MAX_RATE:
             samples, sample_rate = resample(samples, sample_rate, MAX_RATE), MAX_RATE
         x = np.ascontiguousarray(samples, dtype=np.float64)
-        f0, times = pyworld.dio(x, sample_rate, frame_period=FRAME_PERIOD_MS)
+        f0, times = pyworld.dio(x, sample_rate, f0_floor=F0_FLOOR_HZ, frame_period=FRAME_PERIOD_MS)
         f0 = pyworld.stonemask(x, f0, times, sample_rate)
-        envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
-        aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
+        fft_size = pyworld.get_cheaptrick_fft_size(sample_rate, F0_FLOOR_HZ)
+        envelope = pyworld.cheaptrick(x, f0, times, sample_rate, f0_floor=F0_FLOOR_HZ, fft_size=fft_size)
+        aperiodicity = pyworld.d4c(x, f0, times, sample_rate, fft_size=fft_size)
         s = self.settings
         weight = self._weight(times, start_s, end_s)
         f0 = f0 * s.pitch_scale ** weight

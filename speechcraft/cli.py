@@ -121,9 +121,10 @@ def _json_value(value):
 def cmd_demo(args: argparse.Namespace) -> int:
     _quiet_services()
     from .flows.demo import demo_flow
+    from .warehouse.sql import query
 
     summary = demo_flow(str(args.workdir), lake_uri=args.lake)
-    for run in summary["runs"]:
+    for run in summary["runs"] + [s["run"] for s in summary["stressed"]]:
         _print_run(run)
     print()
     write_result(summary["corpus_summary"], "table", sys.stdout)
@@ -131,6 +132,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_annotation(summary["annotation"], args.lake)
     print()
     print_descriptions(summary["descriptions"], args.lake, examples=3)
+    print("\nstressed clips regenerated from the real layouts, and the word the emphasis detector found:")
+    write_result(query("""SELECT a.clip_id, a.transcript, s.keyword, e.word AS detected, round(e.score, 2) AS score,
+                                 a.instruction
+                          FROM clip_annotations a JOIN stressed_clips s USING (clip_id) JOIN emphasis e USING (clip_id)
+                          WHERE a.corpus IN ('aishell3-stressed', 'libritts-r-stressed') ORDER BY a.clip_id""",
+                       args.lake), "table", sys.stdout)
     return 0
 
 
@@ -183,8 +190,7 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
 
 
 def _validate_emphasis(lake, args: argparse.Namespace) -> int:
-    from .tasks import emphasis, validation
-    from .warehouse.runs import finish_run, start_run
+    from .tasks import emphasis
 
     if not lake.exists("emphasis"):
         print("error: no emphasis answers yet: run `speechcraft emphasize`, then "
@@ -197,11 +203,20 @@ def _validate_emphasis(lake, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run = start_run(lake, "validate", None, {"stage": "emphasis", "reference": str(args.reference or "")})
+    return _record_validation(lake, args, rows, {"stage": "emphasis"},
+                              "nothing to validate: no held-out stressed clip has an answer yet (more `emphasize --limit`?)")
+
+
+def _record_validation(lake, args: argparse.Namespace, rows: list[dict], params: dict, nothing: str) -> int:
+    """Store the rows as a `validate` run and print them."""
+    from .tasks import validation
+    from .warehouse.runs import finish_run, start_run
+
+    run = start_run(lake, "validate", None, {**params, "reference": str(args.reference) if args.reference else None})
     validation.store(lake, rows, run["run_id"])
     finish_run(lake, run, "completed")
     if not rows:
-        print("nothing to validate: no held-out stressed clip has an answer yet (more `emphasize --limit`?)")
+        print(nothing)
         return 0
     print_validations(run["run_id"], args.lake)
     return 0
@@ -297,7 +312,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _quiet_services()
     from .tasks import validation
     from .warehouse import Lakehouse
-    from .warehouse.runs import finish_run, start_run
 
     lake = Lakehouse(args.lake)
     if args.stage == "emphasis":
@@ -310,17 +324,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except validation.ReferenceFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run = start_run(lake, "validate", None, {"reference": str(args.reference) if args.reference else None})
     rows = validation.against_metadata(lake)
     if reference is not None:
         rows += validation.against_reference(lake, args.reference)
-    validation.store(lake, rows, run["run_id"])
-    finish_run(lake, run, "completed")
-    if not rows:
-        print("nothing to validate against: no clip with corpus metadata (or in --reference) has a prediction")
-        return 0
-    print_validations(run["run_id"], args.lake)
-    return 0
+    return _record_validation(lake, args, rows, {"stage": "speaker"},
+                              "nothing to validate against: no clip with corpus metadata (or in --reference) has a prediction")
 
 
 def cmd_models(args: argparse.Namespace) -> int:

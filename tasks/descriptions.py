@@ -53,7 +53,10 @@ class TextBatch:
 def clip_texts(lake_uri: str | None, corpus: str | None = None) -> list[ClipText]:
     where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
     rows = query(f"""SELECT a.clip_id, a.language, a.transcript, a.gender, a.age_group, a.pitch_label,
-                            a.energy_label, a.speed_label, a.emotion, a.emphasis, c.meta_topic AS topic
+                            a.energy_label, a.speed_label, a.emotion, c.meta_topic AS topic,
+                            -- a text states only a known stressed word (a regenerated clip's keyword): a
+                            -- detector's guess on natural speech would put unverified claims into training text
+                            CASE WHEN a.emphasis_source = 'regenerated' THEN a.emphasis END AS emphasis
                      FROM clip_annotations a JOIN clips c USING (clip_id) {where}
                      ORDER BY a.clip_id""", lake_uri).to_pylist()
     return [ClipText(r["clip_id"], r["language"] or "en",
