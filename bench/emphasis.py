@@ -202,6 +202,8 @@ def main() -> None:
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     corpus, ssml = workdir / "stress", workdir / "stress-ssml"
+    for folder in (corpus, ssml):
+        shutil.rmtree(folder, ignore_errors=True)
     t = time.perf_counter()
     truth = stress.build(corpus, args.speakers, args.sentences)
     stress.build_ssml(ssml, args.ssml_speakers, 36)
