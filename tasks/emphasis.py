@@ -144,13 +144,13 @@ def train_and_detect(lake: Lakehouse, run_id: str) -> DetectorStats:
     stats = DetectorStats()
     train = data.filter((pl.col("split") == "train") & pl.col("truth").is_not_null())
     rows, now = [], datetime.now(timezone.utc)
+    stored = {r["clip_id"]: (r["config_hash"], r["input_hash"]) for r in lake.read(
+        "emphasis", ["clip_id", "config_hash", "input_hash"]).to_pylist()}
     for language in sorted(set(data["language"])):
         detector, version = _detector(lake, train.filter(pl.col("language") == language), language, stats)
         if detector is None:
             continue
         config_hash = config_digest({"detector": version})
-        stored = {r["clip_id"]: (r["config_hash"], r["input_hash"]) for r in lake.read(
-            "emphasis", ["clip_id", "config_hash", "input_hash"]).to_pylist()}
         todo = data.filter((pl.col("language") == language))
         for clip_id, words, feats, input_hash in todo.select("clip_id", "words", "features", "input_hash").iter_rows():
             if stored.get(clip_id) == (config_hash, input_hash):

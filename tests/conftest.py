@@ -49,7 +49,7 @@ def corpora(tmp_path_factory) -> dict[str, FixtureTruth]:
 
 @pytest.fixture(scope="session")
 def stress_corpora(tmp_path_factory):
-    """The plain emphasis corpus (4 speakers a language, 18 shared sentences) and the SSML-stressed one."""
+    """The plain emphasis corpus (6 speakers a language, 24 shared sentences) and the SSML-stressed one."""
     from speechcraft.fixtures import stress
 
     out = _shared_dir(tmp_path_factory, "stress-corpora")
@@ -57,7 +57,7 @@ def stress_corpora(tmp_path_factory):
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / ".built").exists():
-            stress.build(out / "stress").save(out / "stress.truth.json")
+            stress.build(out / "stress", speakers_per_language=6, sentences=24).save(out / "stress.truth.json")
             stress.build_ssml(out / "stress-ssml").save(out / "stress-ssml.truth.json")
             (out / ".built").touch()
     return {name: FixtureTruth.load(out / f"{name}.truth.json") for name in ("stress", "stress-ssml")}

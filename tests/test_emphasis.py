@@ -185,6 +185,17 @@ def test_parents_without_a_keyword_or_readable_audio_are_rejected_and_the_rest_l
     assert (again["computed"], again["rejected"], again["up_to_date"]) == (1, 2, 1)
     assert Lakehouse(lake).count("rejects", "stage = 'emphasize'") == 2
 
+    # the emphasis stage on the same clips: the changed file is rejected there too, the others get features
+    from speechcraft.flows.annotate import annotate_flow
+
+    for _ in range(2):
+        annotate_flow(lake, stages=["emphasis"], show_progress=False)
+    stage = {r["clip_id"]: r["reason"] for r in Lakehouse(lake).read("rejects").to_pylist() if r["stage"] == "emphasis"}
+    assert list(stage) == [f"small/{clips[2].native_id}"]
+    featured = sorted(r["clip_id"] for r in Lakehouse(lake).read("emphasis_features", ["clip_id"]).to_pylist())
+    assert featured == sorted([f"small/{clips[0].native_id}", f"small/{clips[1].native_id}",
+                               f"small-stressed/{clips[0].native_id}"])         # once each after two runs
+
 
 # -- the detector ----------------------------------------------------------------------------------------------
 def test_the_detector_finds_the_stressed_word_on_held_out_speakers_and_sentences(emphasis_lake):
@@ -192,10 +203,11 @@ def test_the_detector_finds_the_stressed_word_on_held_out_speakers_and_sentences
                                              WHERE attribute = 'emphasis' AND reference = 'regenerated:held_out'""",
                                           emphasis_lake).to_pylist()}
     # a few dozen held-out sentences here; bench/emphasis.py measures hundreds (README)
-    assert rows["all"]["n_clips"] >= 24 and rows["all"]["accuracy"] >= 0.75, rows["all"]
+    # WORLD's noise excitation is random, so the stressed audio (and these figures) vary a little run to run
+    assert rows["all"]["n_clips"] >= 40 and rows["all"]["accuracy"] >= 0.8, rows["all"]
     for language in ("zh", "en"):
-        assert rows[f"language:{language}"]["n_clips"] >= 8
-        assert rows[f"language:{language}"]["accuracy"] >= 0.6, rows[f"language:{language}"]
+        assert rows[f"language:{language}"]["n_clips"] >= 16
+        assert rows[f"language:{language}"]["accuracy"] >= 0.75, rows[f"language:{language}"]
     lake = Lakehouse(emphasis_lake)
     detectors = [c for c in lake.read("classifiers").to_pylist() if c["attribute"] == "emphasis"]
     assert len(detectors) == 2
