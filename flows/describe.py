@@ -9,6 +9,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ..models.registry import DEFAULT_BACKEND, load_backend
 from ..settings import cache_dir
 from ..tasks.descriptions import describe_batch, pending, store_texts
+from ..tasks.search_index import index_texts
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from .annotate import IN_FLIGHT, NothingIngestedError
@@ -64,6 +65,7 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
             while in_flight:
                 collect(in_flight.popleft())
         lake.compact("descriptions")
+        stats["search_index"] = _index_for_search(lake.uri, logger)
     except BaseException as exc:
         finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
@@ -73,3 +75,12 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
     stats["run"] = finish_run(lake, run, "partial" if error else "completed", counts, error=error)
     logger.info("describe: %s", {k: v for k, v in stats.items() if k != "run"})
     return stats
+
+
+def _index_for_search(lake_uri: str, logger) -> dict | None:
+    """Embed the published texts for the dashboard's search; without the optional embedder, say how to add it."""
+    try:
+        return index_texts(lake_uri)
+    except ImportError as exc:
+        logger.warning("descriptions are not indexed for search: %s", exc)
+        return None

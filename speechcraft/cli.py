@@ -141,6 +141,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_check(result: dict) -> None:
+    """The failed expectations (critical first), the totals, and where the Data Docs are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=True)
+    results = result["results"]
+    failed = sorted((r for r in results if not r["success"]), key=lambda r: (r["severity"] != "critical", r["suite"]))
+    if failed:
+        table = Table(title="failed expectations")
+        for column in ("severity", "suite", "expectation", "unexpected", "observed"):
+            table.add_column(column, overflow="fold")
+        for r in failed:
+            colour = "red" if r["severity"] == "critical" else "yellow"
+            unexpected = "" if r["unexpected_count"] is None else f"{r['unexpected_count']} of {r['element_count']}"
+            observed = r["observed"] or r["exception"] or ""
+            table.add_row(f"[{colour}]{r['severity']}[/{colour}]", r["suite"], r["expectation"], unexpected,
+                          observed if len(observed) <= 160 else observed[:157] + "...")
+        console.print(table)
+    suites = len({r["suite"] for r in results})
+    blocking = result["critical_failures"]
+    verdict = "[red]FAILED: exports are blocked[/red]" if blocking else "[green]passed[/green]"
+    console.print(f"[bold]check[/bold]: {verdict} — {len(results)} expectations in {suites} suites, "
+                  f"{len(failed)} failed ({len(blocking)} critical) in {result['run']['wall_s']:.1f} s")
+    if result["docs"]:
+        console.print(f"  Data Docs: {result['docs']}")
+    console.print('  all results: speechcraft sql "SELECT * FROM latest_quality"')
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.annotate import NothingIngestedError
+    from .flows.check import check_flow
+
+    try:
+        result = check_flow(args.lake, docs_dir=str(args.docs) if args.docs else None, suites=args.suite or None)
+    except (NothingIngestedError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print_check(result)
+    return 1 if result["critical_failures"] else 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .dashboards import launch
+
+    return launch(args.lake, address=args.address, port=args.port, headless=args.headless)
+
+
 def cmd_annotate(args: argparse.Namespace) -> int:
     _quiet_services()
     from .flows.annotate import NothingIngestedError, annotate_flow
@@ -594,6 +643,24 @@ def build_parser() -> argparse.ArgumentParser:
     for action in (show, freeze, use):
         action.add_argument("--min-population", type=int, default=20, help=argparse.SUPPRESS)
     bins.set_defaults(func=cmd_bins)
+
+    check = commands.add_parser(
+        "check", parents=[lake], help="run the quality suites; exits 1 when a critical expectation fails",
+        description="great-expectations suites over every table (tasks/quality_suites.py). Results go to the "
+                    "quality_runs table and Data Docs HTML; a failed critical expectation blocks exports. "
+                    "Nothing is changed or deleted.")
+    check.add_argument("--suite", action="append", help="only this suite (repeatable; default: all)")
+    check.add_argument("--docs", type=Path, help="where Data Docs go (default: <lake>/quality-docs)")
+    check.set_defaults(func=cmd_check)
+
+    dashboard = commands.add_parser(
+        "dashboard", parents=[lake], help="the Streamlit dashboard, read-only over the lakehouse",
+        description="Overview, distributions, validation, clip browser, search and SQL pages.")
+    dashboard.add_argument("--address", default="127.0.0.1",
+                           help="address to bind (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.add_argument("--headless", action="store_true", help="do not open a browser")
+    dashboard.set_defaults(func=cmd_dashboard)
 
     demo = commands.add_parser("demo", parents=[lake], help="build small corpora and run every stage on them",
                                description="Synthesise small corpora in the four real layouts (espeak-ng), "

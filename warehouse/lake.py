@@ -131,6 +131,11 @@ class Lakehouse:
             with self._lock(name):
                 self.table(name).optimize()
 
+    def build_vector_index(self, name: str, column: str) -> None:
+        """An IVF-PQ index over a vector column (cosine), replacing an older one: rebuilt after large writes."""
+        with self._lock(name):
+            self.table(name).create_index(metric="cosine", vector_column_name=column, replace=True)
+
     # -- reads -----------------------------------------------------------------------------------
     def lookup(self, name: str, keys: Sequence[str], columns: Sequence[str]) -> pa.Table:
         """Stored rows for these keys (only the given columns)."""
@@ -147,6 +152,15 @@ class Lakehouse:
             cols = columns or schema.names
             return pa.Table.from_pylist([], schema=pa.schema([schema.field(c) for c in cols]))
         return self.table(name).to_lance().to_table(columns=list(columns) if columns else None, filter=where)
+
+    def nearest(self, name: str, column: str, vector, k: int, where: str | None = None) -> pa.Table:
+        """The k rows whose `column` vector is closest (cosine) to `vector`, nearest first, with `_distance`."""
+        if not self.exists(name):
+            return pa.table({})
+        search = self.table(name).search(list(vector), vector_column_name=column).distance_type("cosine")
+        if where:
+            search = search.where(where, prefilter=True)
+        return search.limit(k).to_arrow()
 
     def count(self, name: str, where: str | None = None) -> int:
         return self.table(name).count_rows(where) if self.exists(name) else 0

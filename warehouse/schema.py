@@ -296,6 +296,42 @@ EMPHASIS = pa.schema([
     *STAGE_COLUMNS,
 ])
 
+# One row per expectation per `speechcraft check` run (tasks/quality_suites.py defines them).
+QUALITY_RUNS = pa.schema([
+    ("result_id", pa.string()),          # "<run_id>/<suite>/<expectation name>"
+    ("run_id", pa.string()),
+    ("suite", pa.string()),              # a table (clips, acoustics, ...) or a derived check (label_shares, ...)
+    ("expectation", pa.string()),        # readable name: "<expectation type>(<columns>)"
+    ("expectation_type", pa.string()),   # great-expectations' name, e.g. expect_column_values_to_be_between
+    ("kwargs", pa.string()),             # JSON of its arguments (column, value_set, min_value, ...)
+    ("severity", pa.string()),           # critical (blocks exports, fails the command) / warning
+    ("why", pa.string()),                # what the expectation protects
+    ("success", pa.bool_()),
+    ("element_count", pa.int64()),       # rows the expectation looked at
+    ("unexpected_count", pa.int64()),
+    ("unexpected_percent", pa.float64()),
+    ("observed", pa.string()),           # JSON: observed value or a sample of the unexpected values
+    ("exception", pa.string()),          # when the expectation could not be evaluated
+    ("docs_path", pa.string()),          # the Data Docs index written by this run
+    ("checked_at", TIMESTAMP),
+])
+
+EMBEDDING_DIM = 384                      # all-MiniLM-L6-v2 (models/text_embedder.py)
+
+# Published descriptions and instructions embedded for search in plain words (the dashboard's search page).
+TEXT_VECTORS = pa.schema([
+    ("vector_id", pa.string()),          # "<clip_id>/<kind>": a re-published text replaces its vector
+    ("text_id", pa.string()),            # the descriptions row
+    ("clip_id", pa.string()),
+    ("kind", pa.string()),
+    ("language", pa.string()),
+    ("text", pa.string()),
+    ("vector", pa.list_(pa.float32(), EMBEDDING_DIM)),   # L2-normalised: cosine = dot product
+    ("model", pa.string()),
+    ("text_hash", pa.string()),          # a changed text is embedded again
+    ("computed_at", TIMESTAMP),
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
@@ -313,4 +349,6 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "stressed_clips": (STRESSED_CLIPS, "clip_id"),
     "emphasis_features": (EMPHASIS_FEATURES, "clip_id"),
     "emphasis": (EMPHASIS, "clip_id"),
+    "quality_runs": (QUALITY_RUNS, "result_id"),
+    "text_vectors": (TEXT_VECTORS, "vector_id"),
 }

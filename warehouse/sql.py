@@ -6,6 +6,7 @@ duckdb (not lancedb or prefect), so a small query answers well under two seconds
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,10 @@ ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 class ReadOnlyError(ValueError):
     """A statement that would change something, refused before it runs."""
+
+
+class QueryTimeoutError(ValueError):
+    """A query stopped because it ran longer than its limit."""
 
 
 def stored_tables(lake_uri: str) -> dict[str, str]:
@@ -73,9 +78,25 @@ def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
                 f"{statement.type.name} statement")
 
 
-def query(sql: str, lake_uri: str | os.PathLike | None = None,
-          con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """Run one read-only query; returns an Arrow table."""
+def query(sql: str, lake_uri: str | os.PathLike | None = None, con: duckdb.DuckDBPyConnection | None = None,
+          timeout_s: float | None = None, max_rows: int | None = None) -> pa.Table:
+    """Run one read-only query; returns an Arrow table (its first `max_rows` rows when given). A query
+    still running after `timeout_s` is interrupted and refused with QueryTimeoutError."""
     con = con or connect(lake_uri)
     check_read_only(con, sql)
-    return con.sql(sql).to_arrow_table()
+
+    def run() -> pa.Table:
+        relation = con.sql(sql)
+        return (relation.limit(max_rows) if max_rows else relation).to_arrow_table()
+
+    if timeout_s is None:
+        return run()
+    timer = threading.Timer(timeout_s, con.interrupt)
+    timer.start()
+    try:
+        return run()
+    except duckdb.InterruptException:
+        raise QueryTimeoutError(f"the query ran longer than {timeout_s:g} s and was stopped; narrow it with a "
+                                f"WHERE or a LIMIT, or aggregate") from None
+    finally:
+        timer.cancel()

@@ -63,4 +63,11 @@ VIEWS: dict[str, str] = {
         GROUP BY language, attribute, gender, label
         ORDER BY language, attribute, gender NULLS FIRST,
                  CASE label WHEN 'low' THEN 0 WHEN 'slow' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END""",
+    # The expectations of the most recent `speechcraft check`: what gates exports (critical failures block).
+    "latest_quality": """
+        SELECT suite, expectation, severity, success, element_count, unexpected_count, unexpected_percent,
+               observed, why, run_id, checked_at, docs_path
+        FROM quality_runs
+        WHERE run_id = (SELECT arg_max(run_id, checked_at) FROM quality_runs)
+        ORDER BY success, severity, suite, expectation""",
 }

@@ -1,0 +1,63 @@
+"""Distributions: age, gender and emotion per corpus and language (the paper's figure 4); pitch, energy
+and speed with the bin edges labels are cut at; description lengths; word clouds of descriptions."""
+import altair as alt
+import streamlit as st
+
+from speechcraft.dashboards.common import LABEL_ORDER, report, require_clips, show
+from speechcraft.dashboards.wordclouds import word_cloud
+
+require_clips()
+st.title("Distributions")
+labels = report("label_counts")
+
+st.subheader("Age, gender and emotion by language")
+by = st.radio("split by", ["language", "corpus"], horizontal=True)
+for attribute in ("age", "gender", "emotion"):
+    frame = labels[labels.attribute == attribute].groupby([by, "label"], as_index=False)["clips"].sum()
+    if frame.empty:
+        st.caption(f"no {attribute} labels yet")
+        continue
+    show(alt.Chart(frame, title=attribute).mark_bar().encode(
+        x=alt.X("clips:Q", stack="normalize", title="share of clips"), y=alt.Y(f"{by}:N", title=None),
+        color=alt.Color("label:N", sort=LABEL_ORDER.get(attribute)), order=alt.Order("label:N"),
+        tooltip=[by, "label", "clips"]).properties(height=max(60, 28 * frame[by].nunique())))
+
+st.subheader("Pitch, energy and speed")
+st.caption("Histograms of the measured values; the rules are the bin edges in force (low | normal | high).")
+for measure, unit in (("pitch", "Hz"), ("energy", "dBFS"), ("speed", "syllables/s (en), characters/s (zh)")):
+    hist = report("histogram", measure)
+    if hist.empty:
+        st.caption(f"no {measure} measured yet")
+        continue
+    edges = report("edges_in_force", measure)[["language", "gender", "low_edge", "high_edge"]]
+    if measure != "pitch":
+        edges = edges.drop(columns="gender")
+    hist = hist.merge(edges, on=[c for c in ("language", "gender") if c in edges.columns], how="left")
+    hist["group"] = hist.language + ("/" + hist.gender if measure == "pitch" else "")
+    bars = alt.Chart().mark_bar(opacity=0.8).encode(
+        x=alt.X("bin_start:Q", title=f"{measure} ({unit})"), x2="bin_end:Q", y=alt.Y("clips:Q"),
+        tooltip=["group", "bin_start", "bin_end", "clips"])
+    rules = [alt.Chart().mark_rule(color="firebrick", strokeDash=[4, 3], size=2).encode(
+        x=alt.X(f"{edge}:Q"), tooltip=[edge]) for edge in ("low_edge", "high_edge")]
+    chart = alt.layer(bars, *rules, data=hist).properties(height=160, width=260).facet(
+        facet=alt.Facet("group:N", title=None), columns=4).resolve_scale(x="independent", y="independent")
+    show(chart.properties(title=measure))
+
+st.subheader("Descriptions")
+lengths = report("description_lengths")
+if lengths.empty:
+    st.caption("no descriptions yet: `speechcraft describe`")
+else:
+    show(alt.Chart(lengths, title="text length (zh: characters, en: words)").mark_bar().encode(
+        x=alt.X("length:Q", bin=alt.Bin(maxbins=30)), y=alt.Y("sum(texts):Q", title="texts"), color="kind:N",
+        tooltip=["language", "kind", "length", "texts"]).properties(height=160, width=420).facet(
+        column=alt.Column("language:N", title=None)).resolve_scale(x="independent"))
+    columns = st.columns(2)
+    for column, language in zip(columns, ("en", "zh")):
+        with column:
+            st.markdown(f"**word cloud of {language} descriptions**")
+            image, note = word_cloud(report("description_sample", language), language)
+            if image is None:
+                st.caption(note)
+            else:
+                st.image(image, caption=note, width="stretch")

