@@ -15,12 +15,12 @@ ZH_STOP = set("的 了 在 是 和 与 地 得 着 一个 这 那 他 她 我 �
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    if not shutil.which("fc-match"):
+    """A font file that covers Chinese, from fontconfig's list (fc-match would fall back to any font)."""
+    if not shutil.which("fc-list"):
         return None
-    path = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh"], capture_output=True, text=True).stdout.strip()
-    # fontconfig falls back to any font; keep it only if it really covers Chinese
-    covers = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
-    return path if path and path in covers else None
+    listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
+    files = sorted(line.split(":")[0].strip() for line in listed.splitlines() if line.strip())
+    return files[0] if files else None
 
 
 def frequencies(texts: list[str], language: str) -> Counter:

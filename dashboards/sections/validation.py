@@ -16,8 +16,9 @@ if speaker.empty:
 else:
     show(alt.Chart(speaker, title="accuracy per corpus").mark_bar().encode(
         x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("corpus:N", title=None),
-        color="reference:N", row=alt.Row("attribute:N", title=None),
-        tooltip=["attribute", "reference", "corpus", "predictor", "n_clips", "n_speakers", "accuracy"]))
+        yOffset="reference:N", color="reference:N", row=alt.Row("attribute:N", title=None),
+        tooltip=["attribute", "reference", "corpus", "predictor", "n_clips", "n_speakers", "accuracy"]
+    ).resolve_scale(y="independent"))
     st.dataframe(speaker, hide_index=True, width="stretch")
 
 st.subheader("Emphasis detection")

@@ -17,10 +17,13 @@ for attribute in ("age", "gender", "emotion"):
     if frame.empty:
         st.caption(f"no {attribute} labels yet")
         continue
+    frame["share"] = frame.clips / frame.groupby(by).clips.transform("sum")
+    frame["rank"] = frame.label.map({label: i for i, label in enumerate(LABEL_ORDER.get(attribute, []))})
     show(alt.Chart(frame, title=attribute).mark_bar().encode(
-        x=alt.X("clips:Q", stack="normalize", title="share of clips"), y=alt.Y(f"{by}:N", title=None),
-        color=alt.Color("label:N", sort=LABEL_ORDER.get(attribute)), order=alt.Order("label:N"),
-        tooltip=[by, "label", "clips"]).properties(height=max(60, 28 * frame[by].nunique())))
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of clips"), y=alt.Y(f"{by}:N", title=None),
+        color=alt.Color("label:N", sort=LABEL_ORDER.get(attribute), title=attribute), order="rank:Q",
+        tooltip=[by, "label", "clips", alt.Tooltip("share:Q", format=".1%")]
+    ).properties(height=alt.Step(24)))
 
 st.subheader("Pitch, energy and speed")
 st.caption("Histograms of the measured values; the rules are the bin edges in force (low | normal | high).")
@@ -35,12 +38,12 @@ for measure, unit in (("pitch", "Hz"), ("energy", "dBFS"), ("speed", "syllables/
     hist = hist.merge(edges, on=[c for c in ("language", "gender") if c in edges.columns], how="left")
     hist["group"] = hist.language + ("/" + hist.gender if measure == "pitch" else "")
     bars = alt.Chart().mark_bar(opacity=0.8).encode(
-        x=alt.X("bin_start:Q", title=f"{measure} ({unit})"), x2="bin_end:Q", y=alt.Y("clips:Q"),
+        x=alt.X("bin_start:Q", bin="binned", title=f"{measure} ({unit})"), x2="bin_end:Q", y=alt.Y("clips:Q"),
         tooltip=["group", "bin_start", "bin_end", "clips"])
     rules = [alt.Chart().mark_rule(color="firebrick", strokeDash=[4, 3], size=2).encode(
         x=alt.X(f"{edge}:Q"), tooltip=[edge]) for edge in ("low_edge", "high_edge")]
-    chart = alt.layer(bars, *rules, data=hist).properties(height=160, width=260).facet(
-        facet=alt.Facet("group:N", title=None), columns=4).resolve_scale(x="independent", y="independent")
+    chart = alt.layer(bars, *rules, data=hist).properties(height=160, width=280).facet(
+        facet=alt.Facet("group:N", title=None), columns=2).resolve_scale(x="independent", y="independent")
     show(chart.properties(title=measure))
 
 st.subheader("Descriptions")
