@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from ..tasks.quality import check_suites, critical_failures
+from ..tasks.quality import check_suite_names, check_suites, critical_failures
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from .annotate import NothingIngestedError
@@ -25,6 +25,7 @@ def check_flow(lake_uri: str | None = None, docs_dir: str | None = None, suites:
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
+    check_suite_names(suites)
     docs = Path(docs_dir) if docs_dir else default_docs_dir(lake)
     run = start_run(lake, "check", None, {"docs_dir": str(docs) if docs else None, "suites": suites})
     try:

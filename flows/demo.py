@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 from ..fixtures import BUILDERS, build_all, stress, write_voice_genders
 from ..warehouse.sql import query
 from .annotate import annotate_flow
+from .check import check_flow
 from .describe import describe_flow
 from .emphasize import emphasize_flow
 from .ingest import ingest_flow
@@ -39,5 +40,6 @@ def demo_flow(workdir: str, lake_uri: str | None = None) -> dict:
     write_voice_genders(out, reference)
     annotation = annotate_flow(lake_uri, reference=str(reference))
     descriptions = describe_flow(lake_uri)
+    quality = check_flow(lake_uri)      # last: the gate over everything the demo wrote
     return {"runs": runs, "corpus_summary": query("SELECT * FROM corpus_summary", lake_uri),
-            "annotation": annotation, "descriptions": descriptions, "stressed": stressed}
+            "annotation": annotation, "descriptions": descriptions, "stressed": stressed, "quality": quality}

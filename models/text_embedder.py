@@ -34,7 +34,7 @@ class TextEmbedder:
         if not allow_download:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self._model = SentenceTransformer(path, device=device, local_files_only=not allow_download)
-        self.dim = self._model.get_sentence_embedding_dimension()
+        self.dim = self._model.get_embedding_dimension()
 
     def embed(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
         if not texts:

@@ -8,14 +8,20 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-test}
 
-# espeak-ng synthesises the demo and test corpora (real speech, known voices, pitch and rate).
-if ! command -v espeak-ng >/dev/null 2>&1; then
+# System packages: espeak-ng synthesises the demo and test corpora (real speech, known voices, pitch and
+# rate); a CJK font draws the dashboard's Chinese word cloud; chromium takes the tests' real-browser
+# screenshots of the dashboard.
+APT_PACKAGES=()
+command -v espeak-ng >/dev/null 2>&1 || APT_PACKAGES+=(espeak-ng)
+fc-list :lang=zh 2>/dev/null | grep -q . || APT_PACKAGES+=(fonts-wqy-microhei)
+case ",$EXTRAS," in *,test,*) command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium) ;; esac
+if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   if command -v apt-get >/dev/null 2>&1; then
-    echo "installing espeak-ng (apt)"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq espeak-ng >/dev/null
+    echo "installing ${APT_PACKAGES[*]} (apt)"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
   else
-    echo "error: please install espeak-ng with your system's package manager" >&2; exit 1
+    echo "error: please install ${APT_PACKAGES[*]} with your system's package manager" >&2; exit 1
   fi
 fi
 

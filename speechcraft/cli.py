@@ -138,28 +138,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
                           FROM clip_annotations a JOIN stressed_clips s USING (clip_id) JOIN emphasis e USING (clip_id)
                           WHERE a.corpus IN ('aishell3-stressed', 'libritts-r-stressed') ORDER BY a.clip_id""",
                        args.lake), "table", sys.stdout)
-    return 0
+    print()
+    print_check(summary["quality"])
+    lake = f" --lake {args.lake}" if args.lake else ""
+    print(f"\nexplore it in the dashboard (http://127.0.0.1:8501): speechcraft dashboard{lake}")
+    return 1 if summary["quality"]["critical_failures"] else 0
 
 
 def print_check(result: dict) -> None:
     """The failed expectations (critical first), the totals, and where the Data Docs are."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
     console = Console(soft_wrap=True)
     results = result["results"]
     failed = sorted((r for r in results if not r["success"]), key=lambda r: (r["severity"] != "critical", r["suite"]))
-    if failed:
-        table = Table(title="failed expectations")
-        for column in ("severity", "suite", "expectation", "unexpected", "observed"):
-            table.add_column(column, overflow="fold")
-        for r in failed:
-            colour = "red" if r["severity"] == "critical" else "yellow"
-            unexpected = "" if r["unexpected_count"] is None else f"{r['unexpected_count']} of {r['element_count']}"
-            observed = r["observed"] or r["exception"] or ""
-            table.add_row(f"[{colour}]{r['severity']}[/{colour}]", r["suite"], r["expectation"], unexpected,
-                          observed if len(observed) <= 160 else observed[:157] + "...")
-        console.print(table)
+    for r in failed:
+        colour = "red" if r["severity"] == "critical" else "yellow"
+        unexpected = "" if r["unexpected_count"] is None else f" {r['unexpected_count']} of {r['element_count']} rows:"
+        observed = r["observed"] or r["exception"] or ""
+        observed = observed if len(observed) <= 200 else observed[:197] + "..."
+        console.print(f"  [{colour}]{r['severity']:<8}[/{colour}] {r['suite']}.{escape(r['expectation'])}"
+                      f"{unexpected} {escape(observed)}")
     suites = len({r["suite"] for r in results})
     blocking = result["critical_failures"]
     verdict = "[red]FAILED: exports are blocked[/red]" if blocking else "[green]passed[/green]"

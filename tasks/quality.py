@@ -16,7 +16,6 @@ from ..warehouse.sql import connect
 from .quality_suites import CRITICAL, SUITES, Suite
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")   # no usage reports from an offline tool
-logging.getLogger("great_expectations").setLevel(logging.WARNING)
 SAMPLE_VALUES = 10                                         # unexpected values kept per failed expectation
 
 
@@ -25,6 +24,9 @@ def _context(docs_dir: Path | None):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # quiet its INFO chatter (one of its modules sets INFO on its own logger); set here, after Prefect's logging set-up
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.variables.data_docs_sites or {}):
@@ -106,9 +108,6 @@ def check_suites(lake_uri: str, run_id: str, docs_dir: str | None, only: list[st
     con = connect(lake.uri)
     context = _context(Path(docs_dir) if docs_dir else None)
     context.data_sources.add_pandas("lakehouse")
-    unknown = set(only or []) - {s.name for s in SUITES}
-    if unknown:
-        raise ValueError(f"no suite named {sorted(unknown)}; the suites are {[s.name for s in SUITES]}")
     rows: list[dict] = []
     for suite in SUITES:
         if only and suite.name not in only:
@@ -127,6 +126,12 @@ def check_suites(lake_uri: str, run_id: str, docs_dir: str | None, only: list[st
     for row in rows:
         row.update(checked_at=checked_at, docs_path=index)
     return rows
+
+
+def check_suite_names(names: list[str] | None) -> None:
+    unknown = set(names or []) - {s.name for s in SUITES}
+    if unknown:
+        raise ValueError(f"no suite named {sorted(unknown)}; the suites are {[s.name for s in SUITES]}")
 
 
 def critical_failures(rows: list[dict]) -> list[dict]:

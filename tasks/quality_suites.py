@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from great_expectations.expectations.row_conditions import Column
+
 from ..models.annotators import AGE_GROUPS, EMOTIONS, GENDERS
 from .labels import ATTRIBUTES
 
@@ -37,10 +39,13 @@ class Check:
 
     @property
     def name(self) -> str:
+        """Unique within its suite: the expectation, its columns, and its range where it has one."""
         columns = self.kwargs.get("column") or self.kwargs.get("column_list") or \
             [self.kwargs.get("column_A"), self.kwargs.get("column_B")]
-        columns = ", ".join(columns) if isinstance(columns, list) else columns
-        return f"{_snake(self.expectation)}({columns})"
+        arguments = [", ".join(columns) if isinstance(columns, list) else columns]
+        if "min_value" in self.kwargs or "max_value" in self.kwargs:
+            arguments.append(f"{self.kwargs.get('min_value', '')}..{self.kwargs.get('max_value', '')}")
+        return f"{_snake(self.expectation)}({', '.join(arguments)})"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ def probability(column: str) -> Check:
     return critical("ExpectColumnValuesToBeBetween", "a probability", column=column, min_value=0.0, max_value=1.0)
 
 
+PUBLISHED = Column("published") == True   # noqa: E712 (a great-expectations condition, not a comparison)
 LABEL_NAMES = {name: list(attribute.names) for name, attribute in ATTRIBUTES.items()}
 
 SUITES: list[Suite] = [
@@ -127,8 +133,7 @@ SUITES: list[Suite] = [
         in_vocabulary("speed_label", LABEL_NAMES["speed"], "speed"),
         in_vocabulary("gender", GENDERS, "gender"),
         critical("ExpectColumnValuesToNotBeNull", "every label names the bin edges it came from",
-                 column="pitch_edges", mostly=1.0, row_condition='pitch_label.notnull()',
-                 condition_parser="pandas"),
+                 column="pitch_edges", row_condition=Column("pitch_label").is_not_null()),
     ]),
     Suite("speakers", "SELECT * FROM speakers", table="speakers", checks=[
         *key_checks("clip_id"),
@@ -149,9 +154,9 @@ SUITES: list[Suite] = [
         critical("ExpectColumnValuesToBeInSet", "a description or an instruction", column="kind",
                  value_set=["description", "instruction"]),
         critical("ExpectColumnValuesToBeInSet", "published texts passed the checker", column="passed",
-                 value_set=[True], row_condition="published == True", condition_parser="pandas"),
+                 value_set=[True], row_condition=PUBLISHED),
         critical("ExpectColumnValuesToNotBeNull", "a published row has its text", column="text",
-                 row_condition="published == True", condition_parser="pandas"),
+                 row_condition=PUBLISHED),
         critical("ExpectColumnValuesToBeInSet", "texts in the clip's language", column="language",
                  value_set=LANGUAGES),
     ]),
@@ -205,3 +210,6 @@ SUITES: list[Suite] = [
                 column="clips_done", min_value=1),
     ]),
 ]
+
+for _suite in SUITES:   # results are keyed by expectation name: two alike in one suite would overwrite
+    assert len({c.name for c in _suite.checks}) == len(_suite.checks), f"duplicate expectation in {_suite.name}"

@@ -92,3 +92,25 @@ def annotated_lake(ingested_lake, tmp_path_factory) -> str:
     shutil.copytree(ingested_lake, lake)
     annotate_flow(lake, clips_per_task=64, workers=2, show_progress=False)
     return lake
+
+
+@pytest.fixture(scope="session")
+def described_lake(annotated_lake, tmp_path_factory) -> str:
+    """The annotated lakehouse with descriptions and instructions written (and indexed for search)."""
+    from speechcraft.flows.describe import describe_flow
+
+    lake = str(tmp_path_factory.mktemp("described") / "lake")
+    shutil.copytree(annotated_lake, lake)
+    describe_flow(lake, show_progress=False)
+    return lake
+
+
+@pytest.fixture(scope="session")
+def checked_lake(described_lake, tmp_path_factory) -> str:
+    """The described lakehouse after one `check` run: what the dashboard's tests read."""
+    from speechcraft.flows.check import check_flow
+
+    lake = str(tmp_path_factory.mktemp("checked") / "lake")
+    shutil.copytree(described_lake, lake)
+    check_flow(lake)
+    return lake

@@ -13,16 +13,6 @@ from speechcraft.models.text_checker import check
 from speechcraft.warehouse.sql import query
 
 
-@pytest.fixture(scope="module")
-def described_lake(annotated_lake, tmp_path_factory) -> str:
-    from speechcraft.flows.describe import describe_flow
-
-    lake = str(tmp_path_factory.mktemp("described") / "lake")
-    shutil.copytree(annotated_lake, lake)
-    describe_flow(lake, show_progress=False)
-    return lake
-
-
 def test_every_labelled_clip_gets_both_texts_and_every_published_text_passes(described_lake):
     rows = query("SELECT * FROM descriptions", described_lake).to_pylist()
     clips = query("SELECT clip_id, transcript FROM clip_annotations", described_lake).to_pylist()

@@ -167,13 +167,12 @@ def latest_quality(con) -> pd.DataFrame:
 
 def filter_options(con) -> dict[str, list[str]]:
     """The values each browser filter can take, most frequent first."""
-    frame = _frame(con, "SELECT " + ", ".join(
+    row = con.execute("SELECT " + ", ".join(
         f"list(value ORDER BY n DESC) FILTER (WHERE attr = '{column}') AS {column}" for column in FILTER_COLUMNS)
         + " FROM (" + " UNION ALL ".join(
         f"SELECT '{column}' AS attr, {column}::VARCHAR AS value, count(*) AS n FROM clip_annotations "
-        f"WHERE {column} IS NOT NULL GROUP BY {column}" for column in FILTER_COLUMNS) + ")")
-    row = frame.iloc[0]
-    return {column: [] if row[column] is None else list(row[column]) for column in FILTER_COLUMNS}
+        f"WHERE {column} IS NOT NULL GROUP BY {column}" for column in FILTER_COLUMNS) + ")").fetchone()
+    return {column: values or [] for column, values in zip(FILTER_COLUMNS, row)}
 
 
 def browse(con, filters: dict[str, list[str]], text: str | None = None, limit: int = 200) -> pd.DataFrame:
@@ -207,7 +206,8 @@ def count_matching(con, filters: dict[str, list[str]]) -> int:
 
 
 def clip_detail(con, clip_id: str) -> dict | None:
-    rows = _frame(con, "SELECT * FROM clip_annotations WHERE clip_id = ?", [clip_id]).to_dict("records")
+    # plain Python values (None, not NaN) for one row
+    rows = con.sql("SELECT * FROM clip_annotations WHERE clip_id = ?", params=[clip_id]).to_arrow_table().to_pylist()
     return rows[0] if rows else None
 
 

@@ -1,11 +1,13 @@
 """SQL: read-only queries over the documented tables and views, with a time limit."""
+import os
+
 import duckdb
 import streamlit as st
 
 from speechcraft.dashboards.common import lake_uri, report, require_clips
 from speechcraft.warehouse.sql import QueryTimeoutError, ReadOnlyError, connect, query
 
-TIME_LIMIT_S = 10.0
+TIME_LIMIT_S = float(os.environ.get("SPEECHCRAFT_SQL_TIME_LIMIT_S", "10"))
 MAX_ROWS = 10_000
 
 require_clips()
