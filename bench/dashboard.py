@@ -37,9 +37,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Lance logs a warning for every table it creates; the build prints its own progress.
-os.environ.setdefault("LANCE_LOG", "error")
-
 from speechcraft.warehouse import reports
 from speechcraft.warehouse.lake import resolve_lake_uri
 from speechcraft.warehouse.schema import TABLES
@@ -514,7 +511,7 @@ def build_lake(lake: Path, n_clips: int) -> dict:
         data = builder(pop)
         made_s = time.perf_counter() - t
         t = time.perf_counter()
-        written = db.create_table(name, data=data.slice(0, WRITE_CHUNK), mode="overwrite")
+        written = db.create_table(name, data=data.slice(0, WRITE_CHUNK))   # the lake was emptied above
         for start in range(WRITE_CHUNK, data.num_rows, WRITE_CHUNK):
             written.add(data.slice(start, WRITE_CHUNK))
         rows[name] = data.num_rows
