@@ -25,6 +25,7 @@ bench: $(VENV)/.installed-test,bench
 	$(VENV)/bin/python bench/models_gpu.py
 	$(VENV)/bin/python bench/describe.py
 	$(VENV)/bin/python bench/emphasis.py
+	$(VENV)/bin/python bench/dashboard.py
 
 clean:
 	rm -rf lakehouse demo-data .pytest_cache

@@ -55,8 +55,8 @@ def test_overview_numbers_equal_the_sql_answer(checked_lake, monkeypatch):
     assert shown.reset_index(drop=True).equals(expected)
     coverage = app.dataframe[1].value.set_index("stage").clips.groupby(level=0).sum()
     assert coverage["acoustics"] == query("SELECT count(*) AS n FROM acoustics", checked_lake).to_pylist()[0]["n"]
-    described = query("SELECT count(DISTINCT clip_id) AS n FROM descriptions WHERE published AND text IS NOT NULL",
-                      checked_lake).to_pylist()[0]["n"]
+    described = query("SELECT count(DISTINCT clip_id) AS n FROM descriptions WHERE published AND text IS NOT NULL "
+                      "AND kind = 'description'", checked_lake).to_pylist()[0]["n"]
     assert coverage["search index"] == described
     assert len(charts(app)) == 2
     assert "Quality gate passed" in app.success[0].value

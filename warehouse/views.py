@@ -8,8 +8,9 @@ VIEWS: dict[str, str] = {
         SELECT corpus, language, count(*) AS clips, count(DISTINCT speaker_id) AS speakers,
                round(sum(duration_s) / 3600, 3) AS hours
         FROM clips GROUP BY corpus, language ORDER BY corpus""",
-    # One row per clip: what it is, what was measured, and its labels. Later stages add their columns here.
-    "clip_annotations": """
+    # One row per clip: what it is and its labels, without the measurements and texts (a narrower join
+    # than clip_annotations: what label counts and filters read).
+    "clip_labels": """
         SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.duration_s,
                coalesce(nullif(trim(c.transcript), ''), t.text) AS transcript,
                CASE WHEN nullif(trim(c.transcript), '') IS NOT NULL THEN 'corpus'
@@ -18,25 +19,35 @@ VIEWS: dict[str, str] = {
                coalesce(s.gender_source, l.gender_source) AS gender_source, s.gender_prob,
                coalesce(s.age_group, c.meta_age_group) AS age_group,
                coalesce(s.age_source, CASE WHEN c.meta_age_group IS NOT NULL THEN 'corpus' END) AS age_source,
-               a.f0_mean_hz AS pitch_hz, a.f0_std_hz AS pitch_std_hz, a.voiced_ratio, l.pitch_label,
-               a.energy_db, l.energy_label,
-               a.speech_rate, a.rate_unit, l.speed_label,
-               a.speech_s, a.flags,
+               l.pitch_label, l.energy_label, l.speed_label,
                e.emotion, e.emotion_prob, e.emotion_source, e.caption AS emotion_caption,
                coalesce(sc.keyword, em.word) AS emphasis,
                CASE WHEN sc.keyword IS NOT NULL THEN 'regenerated'
                     WHEN em.word IS NOT NULL THEN 'detector:' || em.detector END AS emphasis_source,
                em.score AS emphasis_score, sc.parent_clip_id,
-               d.text AS description, i.text AS instruction,
                c.audio_path, c.start_s, c.end_s
         FROM clips c
-        LEFT JOIN acoustics a USING (clip_id)
         LEFT JOIN labels l USING (clip_id)
         LEFT JOIN speakers s USING (clip_id)
         LEFT JOIN emotions e USING (clip_id)
         LEFT JOIN transcripts t USING (clip_id)
         LEFT JOIN stressed_clips sc USING (clip_id)
-        LEFT JOIN emphasis em USING (clip_id)
+        LEFT JOIN emphasis em USING (clip_id)""",
+    # One row per clip: what it is, what was measured, its labels and its published texts.
+    "clip_annotations": """
+        SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.duration_s,
+               c.transcript, c.transcript_source, c.gender, c.gender_source, c.gender_prob,
+               c.age_group, c.age_source,
+               a.f0_mean_hz AS pitch_hz, a.f0_std_hz AS pitch_std_hz, a.voiced_ratio, c.pitch_label,
+               a.energy_db, c.energy_label,
+               a.speech_rate, a.rate_unit, c.speed_label,
+               a.speech_s, a.flags,
+               c.emotion, c.emotion_prob, c.emotion_source, c.emotion_caption,
+               c.emphasis, c.emphasis_source, c.emphasis_score, c.parent_clip_id,
+               d.text AS description, i.text AS instruction,
+               c.audio_path, c.start_s, c.end_s
+        FROM clip_labels c
+        LEFT JOIN acoustics a USING (clip_id)
         LEFT JOIN (SELECT clip_id, text FROM descriptions WHERE published AND passed AND kind = 'description') d
             USING (clip_id)
         LEFT JOIN (SELECT clip_id, text FROM descriptions WHERE published AND passed AND kind = 'instruction') i

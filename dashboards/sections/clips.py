@@ -12,12 +12,11 @@ with st.sidebar:
     st.header("filters")
     filters = {column: st.multiselect(column.replace("_", " "), options[column], key=f"filter_{column}")
                for column in FILTER_COLUMNS if options[column]}
-    text = st.text_input("transcript or description contains", key="filter_text")
+    text = st.text_input("transcript contains", key="filter_text")
 chosen = {column: tuple(values) for column, values in filters.items() if values}
-total = report("count_matching", chosen)
+total = report("count_matching", chosen, text or None)
 clips = report("browse", chosen, text or None)
-st.caption(f"{total:,} clips match the labels" + (f"; showing {len(clips)} that also contain “{text}”" if text
-                                                   else f"; showing the first {len(clips)}"))
+st.caption(f"{total:,} clips match; showing the first {len(clips)} (find clips by how they sound on the Search page)")
 st.dataframe(clips, hide_index=True, width="stretch", height=280)
 if clips.empty:
     st.stop()
