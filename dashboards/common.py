@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import threading
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -60,14 +59,13 @@ def require_clips() -> dict:
     return totals
 
 
-def bar_chart(frame: pd.DataFrame, x: str, y: str, color: str | None = None, column: str | None = None,
-              sort: list[str] | None = None, title: str = "", height: int = 220) -> alt.Chart:
-    encoding = {"x": alt.X(f"{x}:N", sort=sort, title=None), "y": alt.Y(f"{y}:Q", title=y),
-                "tooltip": [c for c in (x, y, color, column) if c]}
-    if color:
-        encoding["color"] = alt.Color(f"{color}:N")
-    chart = alt.Chart(frame, title=title).mark_bar().encode(**encoding).properties(height=height)
-    return chart.facet(column=alt.Column(f"{column}:N", title=None)) if column else chart
+def report_or_hint(name: str, hint: str, *args):
+    """A report's frame, or None after a caption saying how to fill it (a stage that has not run yet)."""
+    frame = report(name, *args)
+    if frame.empty:
+        st.caption(hint)
+        return None
+    return frame
 
 
 def plain(value):

@@ -41,8 +41,8 @@ def lake_version(lake_uri: str | os.PathLike | None = None) -> str:
     `_versions`): the key the dashboard's caches are invalidated by."""
     uri = resolve_lake_uri(lake_uri)
     if "://" in uri:
-        return ",".join(f"{name}:{Lakehouse(uri).table(name).version}" for name in TABLES
-                        if Lakehouse(uri).exists(name))
+        lake = Lakehouse(uri)
+        return ",".join(f"{name}:{lake.table(name).version}" for name in TABLES if lake.exists(name))
     stamps = []
     for manifest_dir in sorted(Path(uri).glob("*.lance/_versions")):
         stamps.append(f"{manifest_dir.parent.name}:{manifest_dir.stat().st_mtime_ns}")

@@ -3,7 +3,7 @@ and speed with the bin edges labels are cut at; description lengths; word clouds
 import altair as alt
 import streamlit as st
 
-from speechcraft.dashboards.common import LABEL_ORDER, report, require_clips, show
+from speechcraft.dashboards.common import LABEL_ORDER, report, report_or_hint, require_clips, show
 from speechcraft.dashboards.wordclouds import word_cloud
 
 require_clips()
@@ -47,10 +47,8 @@ for measure, unit in (("pitch", "Hz"), ("energy", "dBFS"), ("speed", "syllables/
     show(chart.properties(title=measure))
 
 st.subheader("Descriptions")
-lengths = report("description_lengths")
-if lengths.empty:
-    st.caption("no descriptions yet: `speechcraft describe`")
-else:
+lengths = report_or_hint("description_lengths", "no descriptions yet: `speechcraft describe`")
+if lengths is not None:
     show(alt.Chart(lengths, title="text length (zh: characters, en: words)").mark_bar().encode(
         x=alt.X("length:Q", bin=alt.Bin(maxbins=30)), y=alt.Y("sum(texts):Q", title="texts"), color="kind:N",
         tooltip=["language", "kind", "length", "texts"]).properties(height=160, width=420).facet(

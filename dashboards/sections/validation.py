@@ -3,7 +3,7 @@ regenerated clips), the text checker's omission and distortion rates per generat
 import altair as alt
 import streamlit as st
 
-from speechcraft.dashboards.common import report, require_clips, show
+from speechcraft.dashboards.common import report, report_or_hint, require_clips, show
 
 require_clips()
 st.title("Validation")
@@ -33,10 +33,8 @@ else:
     st.dataframe(emphasis, hide_index=True, width="stretch")
 
 st.subheader("Description checker")
-rates = report("checker_rates")
-if rates.empty:
-    st.caption("no descriptions yet: `speechcraft describe`")
-else:
+rates = report_or_hint("checker_rates", "no descriptions yet: `speechcraft describe`")
+if rates is not None:
     long = rates.melt(id_vars=["generator", "language", "kind", "texts"],
                       value_vars=["omission_rate", "distortion_rate", "pass_rate"], var_name="rate")
     show(alt.Chart(long, title="omission, distortion and pass rates per generator").mark_bar().encode(
@@ -46,10 +44,8 @@ else:
     st.dataframe(rates, hide_index=True, width="stretch")
 
 st.subheader("Quality checks over time")
-history = report("quality_history")
-if history.empty:
-    st.caption("no quality check has run yet: `speechcraft check`")
-else:
+history = report_or_hint("quality_history", "no quality check has run yet: `speechcraft check`")
+if history is not None:
     show(alt.Chart(history, title="share of expectations passed per check run").mark_line(point=True).encode(
         x=alt.X("checked_at:T"), y=alt.Y("pass_rate:Q", scale=alt.Scale(domain=[0, 1])),
         color=alt.value("seagreen"), tooltip=["checked_at", "expectations", "pass_rate", "critical_failed",
