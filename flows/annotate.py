@@ -7,6 +7,7 @@ validation); the backends are in models/.
 """
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,13 +26,14 @@ from ..tasks.labels import MIN_POPULATION, relabel
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from .ingest import batched
+from .exclusive import one_writer
 from .progress import Progress
+from .runners import THREAD_IN_FLIGHT, batch_resources, in_flight, runner_kind
 
 # In the order they run: ASR first (speaking rate counts its words, emphasis its word times), gender before
 # labels (pitch is binned within gender).
 STAGES = ("transcript", "acoustics", "speaker", "emotion", "emphasis")
 DEFAULT_CLIPS_PER_TASK = 256
-IN_FLIGHT = 2                  # batches submitted ahead: the worker pool always has the next one queued
 
 
 class NothingIngestedError(ValueError):
@@ -47,19 +49,22 @@ class StageStats:
     rejected: int = 0
     failed_batches: int = 0
     audio_s: float = 0.0
+    wall_s: float = 0.0
 
 
-@flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
+@flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=THREAD_IN_FLIGHT))
+@one_writer
 def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, corpus: str | None = None,
                   clips_per_task: int = DEFAULT_CLIPS_PER_TASK, workers: int | None = None,
                   acoustic_options: dict | None = None, backends: dict[str, dict] | None = None,
                   reference: str | None = None, min_population: int = MIN_POPULATION,
-                  show_progress: bool = True) -> dict:
+                  runner: dict | None = None, show_progress: bool = True) -> dict:
     """Annotate what has work. Returns {"run": runs row, "<stage>": StageStats dict for each stage run,
     "speaker_training": SpeakerStats dict, "labels": LabelStats dict, "validations": rows}.
     `acoustic_options`: see AcousticConfig.from_options (e.g. {"vad": "silero"}). `backends`: per stage
     (speaker, emotion, transcript) the backend options, e.g. {"speaker": {"backend": "model", "model": ID}};
-    stages not named use their embedded backend. `reference`: a TSV of known labels to validate against."""
+    stages not named use their embedded backend. `reference`: a TSV of known labels to validate against.
+    `runner`: the [runner] config (flows/runners.py); call the flow through `on_runner` to run on Ray."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -78,6 +83,8 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
             getattr(backend, "load", lambda: None)()
     if reference:
         validation.read_reference(Path(reference))
+    runner_kind(runner)
+    batches = Batches(clips_per_task, show_progress, runner)
     params = {"stages": stages, "corpus": corpus, "clips_per_task": clips_per_task, "workers": workers,
               "acoustics": config.describe(), "backends": {s: options[s] for s in stages if s in options}}
     run = start_run(lake, "annotate", corpus, params)
@@ -86,17 +93,15 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     try:
         for stage in stages:
             if stage == "acoustics":
-                result[stage] = run_batches(
-                    stage, pending_clips(lake, config, corpus), clips_per_task, show_progress,
-                    lambda batch, n: acoustics_batch.with_options(result_storage=cache_dir()).submit(
-                        batch, config, run_id, workers, batch_number=n),
-                    lambda r: store_acoustics(lake, r, run_id))
+                task = acoustics_batch.with_options(result_storage=cache_dir())
+                result[stage] = batches.run(stage, pending_clips(lake, config, corpus),
+                                            lambda batch, n: task.submit(batch, config, run_id, workers, batch_number=n),
+                                            lambda r: store_acoustics(lake, r, run_id), cpus=workers)
             elif stage == "emphasis":
-                result[stage] = _emphasis_stage(lake, corpus, clips_per_task, run_id, show_progress)
+                result[stage] = _emphasis_stage(lake, corpus, batches, run_id)
                 result["emphasis_detector"] = asdict(emphasis.train_and_detect(lake, run_id))
             else:
-                result[stage] = _model_stage(lake, stage, options[stage], corpus, clips_per_task, run_id,
-                                             show_progress)
+                result[stage] = _model_stage(lake, stage, options[stage], corpus, batches, run_id)
             if stage == "speaker":
                 result["speaker_training"] = _speaker_labels(lake, options[stage], run_id)
         result["labels"] = asdict(relabel(lake, min_population))
@@ -120,18 +125,18 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     return result
 
 
-def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, clips_per_task: int,
-                 run_id: str, show_progress: bool) -> dict:
+def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, batches: "Batches",
+                 run_id: str) -> dict:
     spec = model_stages.spec_for(stage, options)
     task = model_stages.predict_batch.with_options(result_storage=cache_dir())
-    return run_batches(stage, model_stages.pending(lake, stage, options, corpus), clips_per_task, show_progress,
-                        lambda batch, n: task.submit(stage, batch, options, run_id, batch_number=n),
-                        lambda r: store_batch(lake, stage, spec.table, r, run_id))
+    return batches.run(stage, model_stages.pending(lake, stage, options, corpus),
+                       lambda batch, n: task.submit(stage, batch, options, run_id, batch_number=n),
+                       lambda r: store_batch(lake, stage, spec.table, r, run_id))
 
 
-def _emphasis_stage(lake: Lakehouse, corpus: str | None, clips_per_task: int, run_id: str, show_progress: bool) -> dict:
+def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: "Batches", run_id: str) -> dict:
     task = emphasis.features_batch.with_options(result_storage=cache_dir())
-    return run_batches("emphasis", emphasis.pending(lake, corpus), clips_per_task, show_progress,
+    return batches.run("emphasis", emphasis.pending(lake, corpus),
                        lambda batch, n: task.submit(batch, emphasis.whisper_stamps(lake, batch), run_id, batch_number=n),
                        lambda r: store_batch(lake, emphasis.STAGE, "emphasis_features", r, run_id))
 
@@ -144,39 +149,51 @@ def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
     return {"changed": speakers.apply_metadata(lake)}
 
 
-def run_batches(stage: str, work: PendingWork, clips_per_task: int, show_progress: bool,
-                 submit: Callable, store: Callable[[BatchResult], None]) -> dict:
-    """Submit the pending clips in batches (a few in flight), store each result as it lands, count."""
-    logger = get_run_logger()
-    stats = StageStats(up_to_date=work.up_to_date, todo=len(work.jobs))
-    logger.info("%s: %d clips to annotate, %d up to date", stage, stats.todo, stats.up_to_date)
-    in_flight: deque = deque()
-    with Progress(stage, total=stats.todo, enabled=show_progress) as progress:
-        def collect(future) -> None:
-            try:
-                result = future.result()
-            except Exception as exc:   # one bad batch must not sink the run
-                stats.failed_batches += 1
-                logger.error("%s batch failed: %s", stage, exc)
-                return
-            store(result)
-            n_clips = len(result.rows) + len(result.failures)
-            if future.state.name == "Cached":
-                stats.cached += n_clips
-            else:
-                stats.computed += n_clips
-            stats.rejected += len(result.failures)
-            stats.audio_s += result.audio_s
-            progress.update(f"{stats.computed} done · {stats.cached} cached · {stats.rejected} rejected · "
-                            f"{stats.audio_s / 3600:.2f} h", stats.computed + stats.cached)
+@dataclass
+class Batches:
+    """How a flow cuts its stages' work into batches and where they run: `run` submits the pending clips a
+    few batches ahead (on the flow's task runner, asking Ray for the stage's resources), stores each result
+    as it lands, and counts."""
+    clips_per_task: int
+    show_progress: bool = True
+    runner: dict | None = None
 
-        for number, batch in enumerate(batched(work.jobs, clips_per_task)):
-            in_flight.append(submit(batch, number))
-            while len(in_flight) >= IN_FLIGHT:
-                collect(in_flight.popleft())
-        while in_flight:
-            collect(in_flight.popleft())
-    return asdict(stats)
+    def run(self, stage: str, work: PendingWork, submit: Callable, store: Callable[[BatchResult], None],
+            cpus: float = 1) -> dict:
+        logger = get_run_logger()
+        started = time.perf_counter()
+        stats = StageStats(up_to_date=work.up_to_date, todo=len(work.jobs))
+        logger.info("%s: %d clips to annotate, %d up to date", stage, stats.todo, stats.up_to_date)
+        ahead = in_flight(self.runner)
+        queue: deque = deque()
+        with Progress(stage, total=stats.todo, enabled=self.show_progress) as progress:
+            def collect(future) -> None:
+                try:
+                    result = future.result()
+                except Exception as exc:   # one bad batch must not sink the run
+                    stats.failed_batches += 1
+                    logger.error("%s batch failed: %s", stage, exc)
+                    return
+                store(result)
+                n_clips = len(result.rows) + len(result.failures)
+                if future.state.name == "Cached":
+                    stats.cached += n_clips
+                else:
+                    stats.computed += n_clips
+                stats.rejected += len(result.failures)
+                stats.audio_s += result.audio_s
+                progress.update(f"{stats.computed} done · {stats.cached} cached · {stats.rejected} rejected · "
+                                f"{stats.audio_s / 3600:.2f} h", stats.computed + stats.cached)
+
+            for number, batch in enumerate(batched(work.jobs, self.clips_per_task)):
+                with batch_resources(self.runner, stage, cpus):
+                    queue.append(submit(batch, number))
+                while len(queue) >= ahead:
+                    collect(queue.popleft())
+            while queue:
+                collect(queue.popleft())
+        stats.wall_s = time.perf_counter() - started
+        return asdict(stats)
 
 
 def _counts(result: dict) -> dict:

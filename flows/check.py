@@ -9,12 +9,20 @@ from prefect import flow, get_run_logger
 from ..tasks.quality import check_suite_names, check_suites, critical_failures
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
+from ..warehouse.storage import is_remote
 from .annotate import NothingIngestedError
 
 
 def default_docs_dir(lake: Lakehouse) -> Path | None:
-    """Data Docs live inside a local lakehouse; a lakehouse on object storage needs --docs."""
-    return None if "://" in lake.uri else Path(lake.uri) / "quality-docs"
+    """Data Docs live inside a local lakehouse; a lakehouse on object storage needs --docs (a local folder)."""
+    return None if lake.remote else Path(lake.uri) / "quality-docs"
+
+
+def docs_location(lake: Lakehouse, docs_dir: str | None) -> Path | None:
+    if docs_dir and is_remote(docs_dir):
+        raise ValueError(f"Data Docs are written to a local folder, not {docs_dir}: give --docs a local path "
+                         "(the results themselves are stored in the lakehouse's quality_runs wherever it lives)")
+    return Path(docs_dir) if docs_dir else default_docs_dir(lake)
 
 
 @flow(name="check")
@@ -26,7 +34,7 @@ def check_flow(lake_uri: str | None = None, docs_dir: str | None = None, suites:
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
     check_suite_names(suites)
-    docs = Path(docs_dir) if docs_dir else default_docs_dir(lake)
+    docs = docs_location(lake, docs_dir)
     run = start_run(lake, "check", None, {"docs_dir": str(docs) if docs else None, "suites": suites})
     try:
         results = check_suites(lake.uri, run["run_id"], str(docs) if docs else None, suites)

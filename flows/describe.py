@@ -12,14 +12,17 @@ from ..tasks.descriptions import describe_batch, pending, store_texts
 from ..tasks.search_index import index_texts
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
-from .annotate import IN_FLIGHT, NothingIngestedError
+from .annotate import NothingIngestedError
 from .ingest import batched
+from .exclusive import one_writer
 from .progress import Progress
+from .runners import THREAD_IN_FLIGHT
 
 DEFAULT_CLIPS_PER_TASK = 256
 
 
-@flow(name="describe", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
+@flow(name="describe", task_runner=ThreadPoolTaskRunner(max_workers=THREAD_IN_FLIGHT))
+@one_writer
 def describe_flow(lake_uri: str | None = None, corpus: str | None = None, options: dict | None = None,
                   clips_per_task: int = DEFAULT_CLIPS_PER_TASK, show_progress: bool = True) -> dict:
     """Returns {"run": runs row, "clips", "up_to_date", "texts", "published", "fallbacks", "failed_batches"}.
@@ -60,12 +63,13 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
 
             for number, batch in enumerate(batched(todo, clips_per_task)):
                 in_flight.append(task.submit(batch, options, run["run_id"], batch_number=number))
-                while len(in_flight) >= IN_FLIGHT:
+                while len(in_flight) >= THREAD_IN_FLIGHT:
                     collect(in_flight.popleft())
             while in_flight:
                 collect(in_flight.popleft())
         lake.compact("descriptions")
-        stats["search_index"] = _index_for_search(lake.uri, logger)
+        if stats["texts"] or not lake.exists("text_vectors"):    # nothing new: the index is current
+            stats["search_index"] = _index_for_search(lake.uri, logger)
     except BaseException as exc:
         finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
         raise

@@ -10,12 +10,15 @@ from ..tasks import stressing
 from ..tasks.clip_batches import BatchResult, store_batch
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
-from .annotate import IN_FLIGHT, NothingIngestedError, run_batches
+from .annotate import Batches, NothingIngestedError
+from .exclusive import one_writer
+from .runners import THREAD_IN_FLIGHT
 
 DEFAULT_CLIPS_PER_TASK = 128
 
 
-@flow(name="emphasize", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
+@flow(name="emphasize", task_runner=ThreadPoolTaskRunner(max_workers=THREAD_IN_FLIGHT))
+@one_writer
 def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None, limit: int | None = None,
                    options: dict | None = None, clips_per_task: int = DEFAULT_CLIPS_PER_TASK,
                    show_progress: bool = True) -> dict:
@@ -40,9 +43,9 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
         plan = stressing.plan(lake, corpora, limit, options)
         store_batch(lake, stressing.STAGE, "stressed_clips", BatchResult(failures=plan.failures), run["run_id"])
         task = stressing.stress_batch.with_options(result_storage=cache_dir())
-        stats = run_batches("emphasize", plan, clips_per_task, show_progress,
-                            lambda batch, n: task.submit(batch, options, audio_root, run["run_id"], batch_number=n),
-                            lambda r: stressing.store_stressed(lake, r, run["run_id"]))
+        stats = Batches(clips_per_task, show_progress).run(
+            "emphasize", plan, lambda batch, n: task.submit(batch, options, audio_root, run["run_id"], batch_number=n),
+            lambda r: stressing.store_stressed(lake, r, run["run_id"]))
         stats["rejected"] += len(plan.failures)
         for table in ("clips", "stressed_clips"):
             lake.compact(table)

@@ -16,6 +16,7 @@ from ..tasks.corpora import CorpusLayoutError, get_reader
 from ..tasks.ingest import BatchStats, ingest_batch
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, ingested_roots, start_run
+from .exclusive import one_writer
 from .progress import Progress
 
 DEFAULT_BATCH_SIZE = 256
@@ -29,6 +30,7 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 
 
 @flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=WORKERS))
+@one_writer
 def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_uri: str | None = None,
                 batch_size: int = DEFAULT_BATCH_SIZE, options: dict | None = None,
                 show_progress: bool = True) -> dict:

@@ -121,28 +121,119 @@ def _json_value(value):
 def cmd_demo(args: argparse.Namespace) -> int:
     _quiet_services()
     from .flows.demo import demo_flow
-    from .warehouse.sql import query
 
-    summary = demo_flow(str(args.workdir), lake_uri=args.lake)
-    for run in summary["runs"] + [s["run"] for s in summary["stressed"]]:
-        _print_run(run)
-    print()
-    write_result(summary["corpus_summary"], "table", sys.stdout)
-    print()
-    print_annotation(summary["annotation"], args.lake)
-    print()
-    print_descriptions(summary["descriptions"], args.lake, examples=3)
-    print("\nstressed clips regenerated from the real layouts, and the word the emphasis detector found:")
-    write_result(query("""SELECT a.clip_id, a.transcript, s.keyword, e.word AS detected, round(e.score, 2) AS score,
-                                 a.instruction
-                          FROM clip_annotations a JOIN stressed_clips s USING (clip_id) JOIN emphasis e USING (clip_id)
-                          WHERE a.corpus IN ('aishell3-stressed', 'libritts-r-stressed') ORDER BY a.clip_id""",
-                       args.lake), "table", sys.stdout)
-    print()
-    print_check(summary["quality"])
+    result = demo_flow(str(args.workdir), lake_uri=args.lake)
     lake = f" --lake {args.lake}" if args.lake else ""
-    print(f"\nexplore it in the dashboard (http://127.0.0.1:8501): speechcraft dashboard{lake}")
-    return 1 if summary["quality"]["critical_failures"] else 0
+    print(f"the demo is `speechcraft run --config {result['config']}{lake}`:")
+    return print_pipeline(result, args.lake, examples=3)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.annotate import NothingIngestedError
+    from .flows.pipeline import pipeline_arguments, pipeline_flow
+    from .settings import ConfigError, load_project_config
+    from .tasks.corpora import CorpusLayoutError
+
+    try:
+        config = load_project_config(args.config)
+        arguments = pipeline_arguments(config)
+        if args.step:
+            arguments["steps"] = args.step
+        if args.export_dir:
+            arguments["export_dir"] = args.export_dir
+        if args.runner or args.ray_address:
+            arguments["runner"] = {**(arguments["runner"] or {}), "kind": args.runner or "ray",
+                                   **({"address": args.ray_address} if args.ray_address else {})}
+        lake = args.lake or os.environ.get("SPEECHCRAFT_LAKE") or config.get("pipeline", {}).get("lake")
+        result = pipeline_flow(lake, **arguments)
+    except (NothingIngestedError, ConfigError, CorpusLayoutError, ImportError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return print_pipeline(result, lake)
+
+
+def print_pipeline(result: dict, lake: str | None, examples: int = 0) -> int:
+    """Each step with its throughput, the check's verdict and where the exports went; the exit code."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=True)
+    table = Table("step", "status", "clips", "up to date", "audio h", "wall s", "audio h/h", box=None)
+    colours = {"completed": "green", "skipped": "dim", "partial": "yellow"}
+    for row in result["steps"]:
+        colour = colours.get(row["status"], "red")
+        table.add_row(row["step"], f"[{colour}]{row['status']}[/{colour}]", str(row["clips"]), str(row["up_to_date"]),
+                      f"{row['audio_hours']:.3f}" if row["audio_hours"] else "",
+                      f"{row['wall_s']:.1f}", f"{row['audio_hours_per_hour']:.0f}" if row["audio_hours_per_hour"] else "")
+    console.print(table)
+    for row in result["steps"]:
+        if row["error"] and row["status"] != "skipped":
+            console.print(f"  [yellow]{row['step']}: {row['error']}[/yellow]")
+    if examples and "describe" in result["results"]:
+        print()
+        print_descriptions(result["results"]["describe"], lake, examples=examples)
+    if result["check"]:
+        print()
+        print_check(result["check"])
+    for step, export in result["results"].items():
+        if step.startswith("export:") and export:
+            console.print(f"[bold]{step}[/bold]: {export['clips']} clips in {export['out']}")
+    run = result["run"]
+    colour = colours.get(run["status"], "red")
+    console.print(f"[bold]run[/bold]: [{colour}]{run['status']}[/{colour}] in {run['wall_s']:.1f} s "
+                  f"({run['audio_hours']:.3f} h of audio, {run['n_new']} new clips)")
+    console.print('  per step: speechcraft sql "SELECT * FROM run_stages WHERE run_id = \'' + run["run_id"] + "\'\"")
+    lake_flag = f" --lake {lake}" if lake else ""
+    console.print(f"  explore it in the dashboard (http://127.0.0.1:8501): speechcraft dashboard{lake_flag}")
+    return 0 if run["status"] == "completed" else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .settings import ConfigError, load_project_config
+
+    try:
+        config = load_project_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .warehouse.lake import resolve_lake_uri
+
+    lake = resolve_lake_uri(args.lake or os.environ.get("SPEECHCRAFT_LAKE") or config.get("pipeline", {}).get("lake"))
+    server = None
+    if not os.environ.get("PREFECT_API_URL") and not args.api_url:
+        from .flows.schedules import ScheduleError, start_local_server
+
+        try:
+            server = start_local_server("127.0.0.1", args.server_port, str(Path(lake).parent / "prefect-server.log")
+                                        if "://" not in lake else "prefect-server.log")
+        except ScheduleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        os.environ["PREFECT_API_URL"] = server.url
+        print(f"started a local Prefect server (SQLite in {os.environ.get('PREFECT_HOME', '~/.prefect')}); "
+              f"its UI: {server.url.removesuffix('/api')}")
+    elif args.api_url:
+        os.environ["PREFECT_API_URL"] = args.api_url
+    from .flows.schedules import ScheduleError, scheduled_deployments, serve
+
+    try:
+        deployments = scheduled_deployments(config, lake)
+        for deployment in deployments:
+            when = ", ".join(str(s.schedule) for s in deployment.schedules)
+            print(f"serving {deployment.name}: {when}")
+        print(f"lakehouse: {lake}; Ctrl-C stops")
+        serve(deployments)
+    except (ScheduleError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server:
+            server.stop()
+    return 0
 
 
 def print_check(result: dict) -> None:
@@ -210,11 +301,10 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
     """annotate_flow's arguments: the project config's [annotate] and [stages.*], then the flags on top.
     --backend/--model/--device/--batch-size apply to the stages named with --stage."""
     from .models.registry import MODEL_STAGES
-    from .settings import ConfigError, load_project_config
+    from .settings import ConfigError, annotate_defaults, load_project_config
 
-    config = load_project_config(args.config)
-    defaults = config.get("annotate", {})
-    backends = {stage: dict(options) for stage, options in config.get("stages", {}).items()}
+    defaults = annotate_defaults(load_project_config(args.config))
+    backends = defaults["backends"]
     flags = {k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
                                "batch_size": args.batch_size,
                                "allow_download": args.allow_download or None}.items() if v is not None}
@@ -230,11 +320,11 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
             backends.setdefault(stage, {}).update(flags)
             if "model" in flags and "backend" not in flags:
                 backends[stage]["backend"] = "model"
-    return {"stages": args.stage or defaults.get("stages"), "backends": backends,
-            "clips_per_task": args.clips_per_task or defaults.get("clips_per_task", 256),
-            "workers": args.workers or defaults.get("workers"),
-            "acoustic_options": {"vad": args.vad or defaults.get("vad", "energy")},
-            "reference": str(args.reference) if args.reference else defaults.get("reference"),
+    return {"stages": args.stage or defaults["stages"], "backends": backends,
+            "clips_per_task": args.clips_per_task or defaults["clips_per_task"],
+            "workers": args.workers or defaults["workers"],
+            "acoustic_options": {"vad": args.vad or defaults["acoustic_options"]["vad"]},
+            "reference": str(args.reference) if args.reference else defaults["reference"],
             "min_population": args.min_population}
 
 
@@ -662,9 +752,36 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--headless", action="store_true", help="do not open a browser")
     dashboard.set_defaults(func=cmd_dashboard)
 
-    demo = commands.add_parser("demo", parents=[lake], help="build small corpora and run every stage on them",
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", type=Path, help="project config (default: $SPEECHCRAFT_CONFIG, else "
+                                                    "./speechcraft.toml when present)")
+    run = commands.add_parser(
+        "run", parents=[lake, config], help="the whole pipeline: ingest what is new, every stage, check, export",
+        description="Every [[sources]] entry of the project config is ingested (only new or changed files), then "
+                    "every stage runs over what it has not done yet, then the quality check, then the exports "
+                    "(only if the check passed). Steps that fail are recorded and retried by the next run.")
+    run.add_argument("--step", action="append", choices=["ingest", "emphasize", "annotate", "describe", "check",
+                                                         "export"], help="only this step (repeatable; default: all)")
+    run.add_argument("--runner", choices=["thread", "ray"], help="where annotation batches run (default: [runner] "
+                                                                 "kind in the config, else threads here)")
+    run.add_argument("--ray-address", help="a running Ray cluster (auto, or ray://HOST:10001); implies --runner ray")
+    run.add_argument("--export-dir", help="where exports go: <dir>/<format> (default: [pipeline] export_dir, "
+                                          "else <lake>/exports); a folder or s3://bucket/prefix")
+    run.set_defaults(func=cmd_run)
+
+    serve = commands.add_parser(
+        "serve", parents=[lake, config], help="serve the pipeline on the config's schedules (Prefect deployments)",
+        description="One deployment per [[sources]] entry with a schedule (cron) or interval, served from this "
+                    "process against the Prefect server at $PREFECT_API_URL; without one, a local server "
+                    "(SQLite) is started and its UI address printed.")
+    serve.add_argument("--api-url", help="the Prefect server (default: $PREFECT_API_URL, else a local one)")
+    serve.add_argument("--server-port", type=int, default=4200, help="port of the local server (default 4200)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = commands.add_parser("demo", parents=[lake], help="build small corpora and run the pipeline on them",
                                description="Synthesise small corpora in the four real layouts (espeak-ng), "
-                                           "with deliberate bad inputs, and ingest them.")
+                                           "with deliberate bad inputs, write them as the sources of a project "
+                                           "config and `speechcraft run` it: every stage, check, exports.")
     demo.add_argument("--workdir", type=Path, default=Path("demo-data"),
                       help="where the generated corpora go (default ./demo-data)")
     demo.set_defaults(func=cmd_demo)

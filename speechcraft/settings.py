@@ -27,15 +27,45 @@ class ConfigError(ValueError):
     pass
 
 
+SECTIONS = ("pipeline", "runner", "sources", "annotate", "stages")
+# The keys each config section accepts, and their types (a typo fails at start-up, not after an hour of work).
+PIPELINE_OPTIONS = {"lake": str, "steps": list, "exports": list, "export_dir": str, "export_audio": str,
+                    "reference": str}
+RUNNER_OPTIONS = {"kind": str, "address": str, "in_flight": int, "resources": dict}
+RESOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
+SOURCE_OPTIONS = {"corpus": str, "path": str, "subsets": list, "name": str, "language": str, "stress": (int, str),
+                  "schedule": str, "interval": int}
+
+
 def load_project_config(path: Path | None = None) -> dict:
     """The project config (TOML): `path`, else $SPEECHCRAFT_CONFIG, else ./speechcraft.toml when present;
     {} when there is none. Checked here so a typo fails at start-up, not after an hour of work:
+
+        [pipeline]              # `speechcraft run`: the whole pipeline
+        lake = "./lakehouse"    # default of --lake
+        steps = ["ingest", "emphasize", "annotate", "describe", "check", "export"]
+        exports = ["parler-tts", "lhotse", "speechcraft"]
+        export_dir = "./exports"        # <export_dir>/<format>/ (a local folder or s3://bucket/prefix)
+
+        [[sources]]             # one per corpus; `speechcraft serve` schedules each one
+        corpus = "aishell3"     # the reader: aishell3 / libritts-r / gigaspeech / zhvoice / folder
+        path = "/data/aishell3"
+        subsets = ["train"]     # optional
+        stress = 50             # optional: clips regenerated with a stressed keyword ("all" or a number)
+        schedule = "0 * * * *"  # optional: cron, or `interval = 3600` (seconds)
+
+        [runner]                # where the annotation batches run
+        kind = "ray"            # thread (default: this machine) / ray
+        address = "auto"        # a running Ray cluster; omitted: a local Ray for the run
+        in_flight = 16          # batches submitted ahead (default: 2 on threads, 2 per Ray CPU)
+        [runner.resources.speaker]
+        num_gpus = 1            # Ray resources one batch of the stage asks for
 
         [annotate]              # defaults of `speechcraft annotate`
         stages = ["transcript", "acoustics", "speaker", "emotion"]
         vad = "energy"
         reference = "refs/gender.tsv"
-        [stages.speaker]        # one table per stage with a backend: speaker, emotion, transcript
+        [stages.speaker]        # one table per stage with a backend: speaker, emotion, transcript, describe
         backend = "model"       # embedded (default) / model / package.module:Class
         model = "audeering/wav2vec2-large-robust-24-ft-age-gender"   # hub id (from the local cache) or folder
         device = "auto"         # auto / cpu / cuda / cuda:1
@@ -53,16 +83,45 @@ def load_project_config(path: Path | None = None) -> dict:
         config = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    unknown = sorted(set(config) - {"annotate", "stages"})
+    unknown = sorted(set(config) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"{file}: unknown section [{unknown[0]}]; sections: [annotate], [stages.NAME]")
+        raise ConfigError(f"{file}: unknown section [{unknown[0]}]; sections: "
+                          + ", ".join(f"[{s}]" for s in SECTIONS))
+    _check_options(file, "pipeline", config.get("pipeline", {}), PIPELINE_OPTIONS)
+    runner = config.get("runner", {})
+    _check_options(file, "runner", runner, RUNNER_OPTIONS)
+    for stage, resources in runner.get("resources", {}).items():
+        _check_options(file, f"runner.resources.{stage}", resources, RESOURCE_OPTIONS)
+    sources = config.get("sources", [])
+    if not isinstance(sources, list):
+        raise ConfigError(f"{file}: sources are a list of tables: write [[sources]], not [sources]")
+    for number, source in enumerate(sources, 1):
+        _check_options(file, f"sources #{number}", source, SOURCE_OPTIONS)
+        missing = [k for k in ("corpus", "path") if k not in source]
+        if missing:
+            raise ConfigError(f"{file}: [[sources]] #{number} needs {missing[0]} = ...")
+        if "schedule" in source and "interval" in source:
+            raise ConfigError(f"{file}: [[sources]] #{number} has both schedule and interval: keep one")
     for stage, options in config.get("stages", {}).items():
-        for key, value in options.items():
-            expected = STAGE_OPTIONS.get(key)
-            if expected is None:
-                raise ConfigError(f"{file}: [stages.{stage}] has unknown option {key!r}; "
-                                  f"options: {', '.join(STAGE_OPTIONS)}")
-            allowed = (int, float) if expected is float else expected
-            if not isinstance(value, allowed) or (expected is not bool and isinstance(value, bool)):
-                raise ConfigError(f"{file}: [stages.{stage}] {key} must be a {expected.__name__}, not {value!r}")
+        _check_options(file, f"stages.{stage}", options, STAGE_OPTIONS)
     return config
+
+
+def _check_options(file: Path, section: str, options: dict, known: dict) -> None:
+    for key, value in options.items():
+        expected = known.get(key)
+        if expected is None:
+            raise ConfigError(f"{file}: [{section}] has unknown option {key!r}; options: {', '.join(known)}")
+        allowed = expected if isinstance(expected, tuple) else (int, float) if expected is float else (expected,)
+        if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
+            names = " or ".join(t.__name__ for t in allowed if t is not int or float not in allowed)
+            raise ConfigError(f"{file}: [{section}] {key} must be a {names}, not {value!r}")
+
+
+def annotate_defaults(config: dict) -> dict:
+    """annotate_flow's arguments as the project config's [annotate] and [stages.*] set them."""
+    defaults = config.get("annotate", {})
+    return {"stages": defaults.get("stages"),
+            "backends": {stage: dict(options) for stage, options in config.get("stages", {}).items()},
+            "clips_per_task": defaults.get("clips_per_task", 256), "workers": defaults.get("workers"),
+            "acoustic_options": {"vad": defaults.get("vad", "energy")}, "reference": defaults.get("reference")}

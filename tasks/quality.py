@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 
 from ..warehouse.lake import Lakehouse
 from ..warehouse.sql import connect
+from ..warehouse.storage import is_remote
 from .quality_suites import CRITICAL, SUITES, Suite
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")   # no usage reports from an offline tool
@@ -104,6 +105,8 @@ def run_suite(context, suite: Suite, frame, run_id: str, docs: bool) -> list[dic
 def check_suites(lake_uri: str, run_id: str, docs_dir: str | None, only: list[str] | None = None) -> list[dict]:
     """Every suite over the stored tables. A suite whose table was never written is skipped (logged)."""
     logger = get_run_logger()
+    if docs_dir and is_remote(docs_dir):
+        raise ValueError(f"Data Docs are written to a local folder, not {docs_dir}")
     lake = Lakehouse(lake_uri)
     con = connect(lake.uri)
     context = _context(Path(docs_dir) if docs_dir else None)

@@ -14,16 +14,20 @@ from pathlib import Path
 import pyarrow as pa
 
 from .schema import TABLES
+from .storage import is_remote, storage_errors, storage_options
 
 DEFAULT_LAKE = "./lakehouse"
 LAKE_ENV = "SPEECHCRAFT_LAKE"
 
 
 def resolve_lake_uri(uri: str | os.PathLike | None = None) -> str:
-    """--lake, else $SPEECHCRAFT_LAKE, else ./lakehouse. Local folders become absolute paths."""
+    """--lake, else $SPEECHCRAFT_LAKE, else ./lakehouse. Local folders (also file://) become absolute paths;
+    object-store URIs (s3://bucket/prefix) stay as given, without a trailing slash."""
     uri = str(uri or os.environ.get(LAKE_ENV) or DEFAULT_LAKE)
-    if "://" in uri:
-        return uri
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    if is_remote(uri):
+        return uri.rstrip("/")
     return str(Path(uri).expanduser().resolve())
 
 
@@ -51,28 +55,65 @@ class Lakehouse:
     def __init__(self, uri: str | os.PathLike | None = None):
         self.uri = resolve_lake_uri(uri)
         self._db = None
+        self._known: set[str] = set()   # tables seen to exist (never dropped): no listing for them again
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.uri!r})"
 
     # -- tables ----------------------------------------------------------------------------------
     @property
+    def remote(self) -> bool:
+        """On an object store (s3://...) rather than local disk."""
+        return is_remote(self.uri)
+
+    @property
     def db(self):
         if self._db is None:
             import lancedb  # heavy (about 1 s): only the commands that write pay for it
 
-            if "://" not in self.uri:
+            if not self.remote:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
-            self._db = lancedb.connect(self.uri)
+                self._db = lancedb.connect(self.uri)
+            else:
+                # Same options for every dataset of the lake (tables opened here pass them on to to_lance()).
+                # Listing once proves the bucket, endpoint and credentials, so a wrong one fails here in
+                # one sentence rather than midway through a flow.
+                with storage_errors(self.uri):
+                    db = lancedb.connect(self.uri, storage_options=storage_options(self.uri))
+                    self._known.update(self._table_names(db))
+                self._db = db
         return self._db
+
+    @staticmethod
+    def _table_names(db) -> list[str]:
+        names, token = [], None
+        while True:
+            page = db.list_tables(page_token=token)
+            names += page.tables
+            token = page.page_token
+            if not token:
+                return names
 
     def table(self, name: str):
         schema, _ = TABLES[name]
         with self._lock(name):  # two batches creating one new table at once would conflict
-            return self.db.create_table(name, schema=schema, exist_ok=True)
+            table = self.db.create_table(name, schema=schema, exist_ok=True)
+            self._known.add(name)
+            return table
+
+    def table_names(self) -> list[str]:
+        """Every table stored at the lake."""
+        names = self._table_names(self.db)
+        self._known.update(names)
+        return names
 
     def exists(self, name: str) -> bool:
-        return name in self.db.list_tables().tables
+        if name in self._known:
+            return True
+        if name in self._table_names(self.db):
+            self._known.add(name)
+            return True
+        return False
 
     def _lock(self, name: str) -> threading.RLock:
         # Lance commits are atomic, but concurrent merge_inserts on one table from the threads of a
@@ -88,7 +129,7 @@ class Lakehouse:
 
     def audio_root(self) -> Path:
         """Where audio the lakehouse itself makes (regenerated stressed clips) is written: <root>/<corpus>/..."""
-        if "://" in self.uri:
+        if self.remote:
             raise ValueError(f"audio can be written only into a lakehouse on local disk, not {self.uri}; "
                              "run `speechcraft emphasize` with a local --lake")
         path = Path(self.uri) / "audio"

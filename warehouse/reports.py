@@ -11,6 +11,7 @@ import pandas as pd
 
 from .lake import Lakehouse, resolve_lake_uri, sql_literal_list
 from .schema import TABLES
+from .storage import is_remote, storage_errors
 
 # Stage tables and what counts as a clip done by them; labels carry bin-edge versions, not annotators.
 STAGE_TABLES = {
@@ -40,9 +41,11 @@ def lake_version(lake_uri: str | os.PathLike | None = None) -> str:
     """Changes whenever any table gets a new version (every Lance commit writes a manifest under
     `_versions`): the key the dashboard's caches are invalidated by."""
     uri = resolve_lake_uri(lake_uri)
-    if "://" in uri:
+    if is_remote(uri):   # no mtimes on an object store: each table's latest version, one listing for them all
         lake = Lakehouse(uri)
-        return ",".join(f"{name}:{lake.table(name).version}" for name in TABLES if lake.exists(name))
+        stored = set(lake.table_names())
+        with storage_errors(uri):
+            return ",".join(f"{name}:{lake.db.open_table(name).version}" for name in TABLES if name in stored)
     stamps = []
     for manifest_dir in sorted(Path(uri).glob("*.lance/_versions")):
         stamps.append(f"{manifest_dir.parent.name}:{manifest_dir.stat().st_mtime_ns}")

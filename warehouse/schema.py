@@ -84,6 +84,22 @@ RUNS = pa.schema([
     ("pid", pa.int64()),
 ])
 
+# One row per step of a `speechcraft run` (ingest of one source, each annotation stage, describe, check, each
+# export): the per-stage throughput of the pipeline.
+RUN_STAGES = pa.schema([
+    ("stage_run_id", pa.string()),       # "<pipeline run_id>/<step>"
+    ("run_id", pa.string()),             # the pipeline's run
+    ("step", pa.string()),               # ingest:<corpus>, emphasize, transcript, acoustics, ..., export:<format>
+    ("status", pa.string()),             # completed / partial / failed / skipped
+    ("clips", pa.int64()),               # clips the step worked on (not those already up to date)
+    ("up_to_date", pa.int64()),
+    ("failed_batches", pa.int64()),
+    ("audio_hours", pa.float64()),
+    ("wall_s", pa.float64()),
+    ("audio_hours_per_hour", pa.float64()),
+    ("finished_at", TIMESTAMP),
+])
+
 # Every stage row says which annotator made it, its version and a hash of its configuration (labels.md).
 STAGE_COLUMNS = [
     ("annotator", pa.string()),
@@ -336,6 +352,7 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
     "runs": (RUNS, "run_id"),
+    "run_stages": (RUN_STAGES, "stage_run_id"),
     "acoustics": (ACOUSTICS, "clip_id"),
     "bin_edges": (BIN_EDGES, "edge_id"),
     "labels": (LABELS, "clip_id"),

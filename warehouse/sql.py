@@ -1,7 +1,9 @@
 """Read-only SQL over the lakehouse: DuckDB scanning the Lance datasets in place (no copy, no extension).
 
 This is the engine behind `speechcraft sql`, the dashboard and users' notebooks. It imports only lance and
-duckdb (not lancedb or prefect), so a small query answers well under two seconds from a cold start.
+duckdb (not lancedb or prefect), so a small query answers well under two seconds from a cold start; a lake on
+object storage (s3://...) also takes lancedb to list its tables, and every dataset is opened with the lake's
+object-store settings (`storage.storage_options`), the same ones LanceDB writes with.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .lake import resolve_lake_uri
+from .lake import Lakehouse, resolve_lake_uri, table_uri
+from .storage import is_remote, storage_errors, storage_options
 from .schema import TABLES
 from .views import VIEWS
 
@@ -29,11 +32,9 @@ class QueryTimeoutError(ValueError):
 
 def stored_tables(lake_uri: str) -> dict[str, str]:
     """Table name -> Lance dataset URI for every table stored at the lake."""
-    if "://" in lake_uri:
-        import lancedb
-
-        db = lancedb.connect(lake_uri)
-        return {name: f"{lake_uri.rstrip('/')}/{name}.lance" for name in db.list_tables().tables}
+    if is_remote(lake_uri):
+        lake = Lakehouse(lake_uri)
+        return {name: table_uri(lake.uri, name) for name in lake.table_names()}
     root = Path(lake_uri)
     if not root.is_dir():
         return {}
@@ -49,8 +50,10 @@ def connect(lake_uri: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnect
     uri = resolve_lake_uri(lake_uri)
     con = duckdb.connect(":memory:")
     tables = stored_tables(uri)
-    for name, dataset_uri in tables.items():
-        con.register(name, lance.dataset(dataset_uri))
+    options = storage_options(uri)   # the lake's object-store settings, the same LanceDB writes with
+    with storage_errors(uri):
+        for name, dataset_uri in tables.items():
+            con.register(name, lance.dataset(dataset_uri, storage_options=options or None))
     for name, (schema, _) in TABLES.items():
         if name not in tables:   # not written yet: an empty table with its schema, so views and queries answer
             con.register(name, schema.empty_table())

@@ -1,0 +1,239 @@
+"""The pipeline flow (`speechcraft run`): every source in the project config through every stage, then the
+quality gate, then the exports.
+
+Orchestration only. Each step is a stage flow that skips what it already did (ingest: files whose
+fingerprint is unchanged; every later stage: clips that already have a row for its current version), so a
+run after new files land processes only them, and a run with nothing new does next to nothing: the check
+and the exports are skipped too when no step changed anything since the last ones. A step that fails is
+recorded and the run goes on with the others (its batches are retried by the next run); each step's
+throughput goes to `run_stages`.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from prefect import flow, get_run_logger
+
+from ..tasks.corpora import get_reader
+from ..warehouse import Lakehouse
+from ..warehouse.runs import finish_run, start_run
+from .annotate import STAGES, annotate_flow
+from .check import check_flow
+from .describe import describe_flow
+from .emphasize import emphasize_flow
+from .exclusive import one_writer
+from .ingest import ingest_flow
+from .runners import on_runner, runner_kind
+
+STEPS = ("ingest", "emphasize", "annotate", "describe", "check", "export")
+
+
+class PipelineConfigError(ValueError):
+    pass
+
+
+def source_corpus(source: dict) -> str:
+    """The corpus name a source's clips are stored under (a folder source: its `name`, else the folder's)."""
+    return get_reader(source["corpus"], source["path"], source.get("subsets"), **reader_options(source)).name
+
+
+def reader_options(source: dict) -> dict:
+    return {k: source[k] for k in ("name", "language") if source.get(k)}
+
+
+def pipeline_arguments(config: dict) -> dict:
+    """pipeline_flow's arguments from the project config (settings.load_project_config)."""
+    from ..settings import annotate_defaults
+
+    pipeline = config.get("pipeline", {})
+    return {"sources": config.get("sources", []), "steps": pipeline.get("steps"),
+            "annotate": annotate_defaults(config), "describe": dict(config.get("stages", {}).get("describe", {})),
+            "exports": pipeline.get("exports"), "export_dir": pipeline.get("export_dir"),
+            "export_audio": pipeline.get("export_audio", "embed"), "runner": config.get("runner")}
+
+
+@flow(name="pipeline")
+@one_writer
+def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None, steps: list[str] | None = None,
+                  annotate: dict | None = None, describe: dict | None = None, exports: list[str] | None = None,
+                  export_dir: str | None = None, export_audio: str = "embed", runner: dict | None = None,
+                  show_progress: bool = True) -> dict:
+    """Run the pipeline. `sources`: [[sources]] tables of the config; `annotate`: annotate_flow's arguments;
+    `describe`: the describe generator's options; `exports`: formats (default all) written to
+    `<export_dir>/<format>` (default `<lake>/exports`). Returns {"run": runs row, "steps": run_stages rows,
+    "results": each step's own result, "check": the check's result or None}."""
+    logger = get_run_logger()
+    lake = Lakehouse(lake_uri)
+    steps = _checked_steps(steps)
+    exports = _checked_exports(exports) if "export" in steps else []
+    runner_kind(runner)
+    sources = sources or []
+    names = [source_corpus(s) for s in sources]          # a bad source fails here, before any work
+    if not sources and not lake.exists("clips"):
+        raise PipelineConfigError(f"nothing to do: no [[sources]] in the project config and nothing ingested at "
+                                  f"{lake.uri}; add a source (corpus, path) to speechcraft.toml")
+    export_root = (export_dir or f"{lake.uri.rstrip('/')}/exports").rstrip("/")
+    run = start_run(lake, "pipeline", ",".join(names) or None,
+                    {"sources": sources, "steps": steps, "exports": exports, "export_dir": export_root,
+                     "runner": runner or {"kind": "thread"}})
+    record = StepRecorder(lake, run["run_id"])
+    results: dict = {}
+    quality = None
+    try:
+        if "ingest" in steps:
+            for source, name in zip(sources, names):
+                result = record.flow(f"ingest:{name}", lambda s=source: ingest_flow(
+                    s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri, options=reader_options(s),
+                    show_progress=show_progress))
+                results[f"ingest:{name}"] = result
+        if "emphasize" in steps:
+            for source, name in zip(sources, names):
+                if source.get("stress") is None:
+                    continue
+                if "://" in lake.uri:
+                    logger.warning("stressed clips of %s are not regenerated: the lakehouse is on object storage "
+                                   "and regenerated audio needs a local disk", name)
+                    continue
+                limit = None if source["stress"] == "all" else int(source["stress"])
+                results[f"emphasize:{name}"] = record.flow(f"emphasize:{name}", lambda n=name, k=limit: emphasize_flow(
+                    lake.uri, corpora=[n], limit=k, show_progress=show_progress))
+        if "annotate" in steps:
+            results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
+                lake.uri, runner=runner, show_progress=show_progress, **(annotate or {})))
+        if "describe" in steps:
+            results["describe"] = record.flow("describe", lambda: describe_flow(
+                lake.uri, options=describe or None, show_progress=show_progress))
+        if "check" in steps:
+            if record.changed or not _checked_before(lake):
+                quality = record.flow("check", lambda: check_flow(lake.uri))
+                results["check"] = quality
+            else:
+                record.skip("check", "nothing changed since the last check")
+        if "export" in steps:
+            _export(record, lake, exports, export_root, export_audio, quality, show_progress, results)
+    except BaseException as exc:
+        finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
+        raise
+    problems = record.problems()
+    finished = finish_run(lake, run, "partial" if problems else "completed", record.counts(),
+                          error="; ".join(problems) or None)
+    logger.info("pipeline: %s in %.1f s", finished["status"], finished["wall_s"])
+    _summary_artifact(record.rows)
+    return {"run": finished, "steps": record.rows, "results": results, "check": quality}
+
+
+def _checked_steps(steps: list[str] | None) -> list[str]:
+    unknown = sorted(set(steps or []) - set(STEPS))
+    if unknown:
+        hint = " (annotation stages are set in [annotate] stages)" if unknown[0] in STAGES else ""
+        raise PipelineConfigError(f"unknown step {unknown[0]!r}; steps: {', '.join(STEPS)}{hint}")
+    return [s for s in STEPS if s in (steps or STEPS)]
+
+
+def _checked_exports(exports: list[str] | None) -> list[str]:
+    from .export import EXPORT_FORMATS
+
+    unknown = sorted(set(exports or []) - set(EXPORT_FORMATS))
+    if unknown:
+        raise PipelineConfigError(f"unknown export format {unknown[0]!r}; formats: {', '.join(EXPORT_FORMATS)}")
+    return list(EXPORT_FORMATS if exports is None else exports)
+
+
+def _checked_before(lake: Lakehouse) -> bool:
+    return lake.count("quality_runs") > 0
+
+
+def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_root: str, audio: str,
+            quality: dict | None, show_progress: bool, results: dict) -> None:
+    from .export import export_flow, export_is_current
+
+    if quality is not None and quality["critical_failures"]:
+        for fmt in exports:
+            record.skip(f"export:{fmt}", "blocked: the quality check failed", status="blocked")
+        return
+    for fmt in exports:
+        out = f"{export_root}/{fmt}"
+        if not record.changed and export_is_current(out, lake.uri):
+            record.skip(f"export:{fmt}", "up to date")
+            continue
+        results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: export_flow(
+            f, o, lake_uri=lake.uri, audio=audio, show_progress=show_progress))
+
+
+class StepRecorder:
+    """Runs the steps, catching a failed one so the others go on, and writes one `run_stages` row each."""
+
+    def __init__(self, lake: Lakehouse, run_id: str):
+        self.lake, self.run_id = lake, run_id
+        self.rows: list[dict] = []
+        self.changed = False          # did any step write something new (so the check and exports are due)
+
+    def flow(self, step: str, call) -> dict | None:
+        started = time.perf_counter()
+        try:
+            result = call()
+        except Exception as exc:   # one failed step must not sink the others
+            get_run_logger().error("%s failed: %s: %s", step, type(exc).__name__, exc)
+            self._row(step, "failed", time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
+            return None
+        run = result.get("run", result)
+        work = (run.get("n_new") or 0) + (run.get("n_updated") or 0)
+        if not step.startswith(("check", "export")):
+            self.changed |= work > 0
+        self._row(step, run["status"], run["wall_s"], clips=work, up_to_date=run.get("n_unchanged"),
+                  audio_hours=run.get("audio_hours"), error=run.get("error"))
+        return result
+
+    def annotate(self, call) -> dict | None:
+        result = self.flow("annotate", call)
+        if result is None:
+            return None
+        for stage in STAGES:
+            stats = result.get(stage)
+            if stats is None:
+                continue
+            clips = stats["computed"] + stats["cached"]
+            self.changed |= clips > 0
+            self._row(stage, "partial" if stats["failed_batches"] else "completed", stats["wall_s"], clips=clips,
+                      up_to_date=stats["up_to_date"], failed_batches=stats["failed_batches"],
+                      audio_hours=stats["audio_s"] / 3600)
+        self.changed |= (result.get("labels") or {}).get("changed", 0) > 0
+        return result
+
+    def skip(self, step: str, why: str, status: str = "skipped") -> None:
+        get_run_logger().info("%s: %s", step, why)
+        self._row(step, status, 0.0, error=why if status != "skipped" else None)
+
+    def _row(self, step: str, status: str, wall_s: float, clips: int = 0, up_to_date: int | None = 0,
+             failed_batches: int = 0, audio_hours: float | None = None, error: str | None = None) -> None:
+        row = {"stage_run_id": f"{self.run_id}/{step}", "run_id": self.run_id, "step": step, "status": status,
+               "clips": clips, "up_to_date": up_to_date or 0, "failed_batches": failed_batches,
+               "audio_hours": audio_hours, "wall_s": wall_s,
+               "audio_hours_per_hour": audio_hours / (wall_s / 3600) if audio_hours and wall_s > 0 else None,
+               "finished_at": datetime.now(timezone.utc)}
+        self.lake.upsert("run_stages", [row])
+        self.rows.append({**row, "error": error})
+
+    def problems(self) -> list[str]:
+        return [f"{r['step']}: {r['error'] or r['status']}" for r in self.rows
+                if r["status"] not in ("completed", "skipped")]
+
+    def counts(self) -> dict:
+        """The pipeline's runs row: clips new to the lakehouse, and the audio the widest step processed."""
+        ingest = [r for r in self.rows if r["step"].startswith("ingest:")]
+        return {"n_scanned": sum(r["clips"] + r["up_to_date"] for r in ingest),
+                "n_new": sum(r["clips"] for r in ingest), "n_updated": 0,
+                "n_unchanged": sum(r["up_to_date"] for r in ingest),
+                "n_rejected": 0, "audio_hours": max((r["audio_hours"] or 0 for r in self.rows), default=0.0)}
+
+
+def _summary_artifact(rows: list[dict]) -> None:
+    """The steps with their throughput, as a table in Prefect's UI."""
+    from prefect.artifacts import create_table_artifact
+
+    create_table_artifact(key="pipeline-steps", description="speechcraft run: steps and throughput", table=[
+        {"step": r["step"], "status": r["status"], "clips": r["clips"], "up to date": r["up_to_date"],
+         "audio h": round(r["audio_hours"] or 0, 3), "wall s": round(r["wall_s"], 1),
+         "audio h/h": round(r["audio_hours_per_hour"], 1) if r["audio_hours_per_hour"] else None}
+        for r in rows])
