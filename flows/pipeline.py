@@ -23,6 +23,7 @@ from .check import check_flow
 from .describe import describe_flow
 from .emphasize import emphasize_flow
 from .exclusive import one_writer
+from .export import EXPORT_FORMATS, export_flow, export_is_current
 from .ingest import ingest_flow
 from .runners import on_runner, runner_kind
 
@@ -132,8 +133,6 @@ def _checked_steps(steps: list[str] | None) -> list[str]:
 
 
 def _checked_exports(exports: list[str] | None) -> list[str]:
-    from .export import EXPORT_FORMATS
-
     unknown = sorted(set(exports or []) - set(EXPORT_FORMATS))
     if unknown:
         raise PipelineConfigError(f"unknown export format {unknown[0]!r}; formats: {', '.join(EXPORT_FORMATS)}")
@@ -146,15 +145,13 @@ def _checked_before(lake: Lakehouse) -> bool:
 
 def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_root: str, audio: str,
             quality: dict | None, show_progress: bool, results: dict) -> None:
-    from .export import export_flow, export_is_current
-
     if quality is not None and quality["critical_failures"]:
         for fmt in exports:
             record.skip(f"export:{fmt}", "blocked: the quality check failed", status="blocked")
         return
     for fmt in exports:
         out = f"{export_root}/{fmt}"
-        if not record.changed and export_is_current(out, lake.uri):
+        if not record.changed and export_is_current(out, lake.uri, fmt, audio):
             record.skip(f"export:{fmt}", "up to date")
             continue
         results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: export_flow(

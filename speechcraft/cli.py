@@ -275,6 +275,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if result["critical_failures"] else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    _quiet_services()
+    from .flows.annotate import NothingIngestedError
+    from .flows.export import ExportBlockedError, export_flow
+
+    try:
+        result = export_flow(args.format, str(args.out), lake_uri=args.lake, corpus=args.corpus, audio=args.audio,
+                             rows_per_shard=args.rows_per_shard)
+    except ExportBlockedError as exc:          # the quality gate: fix the data / run `speechcraft check`
+        print(f"error: export refused: {exc}", file=sys.stderr)
+        return 1
+    except (NothingIngestedError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print_export(result)
+    return 0 if result["run"]["status"] == "completed" else 1
+
+
+def print_export(result: dict) -> None:
+    """One line for the export (clips, hours, where, the check it was gated on), the clips left out per reason."""
+    from rich.console import Console
+
+    console = Console(soft_wrap=True)
+    run = result["run"]
+    colour = {"completed": "green", "partial": "yellow"}.get(run["status"], "red")
+    audio = f", audio {result['audio']}" if result["audio"] else ""
+    console.print(f"[bold]export {result['format']}[/bold]: [{colour}]{run['status']}[/{colour}] in "
+                  f"{run['wall_s']:.1f} s — {result['clips']} clips ({run['audio_hours']:.3f} h{audio}) to "
+                  f"{result['out']}, gated on check {result['check_run_id']}")
+    if run.get("error"):
+        console.print(f"  [yellow]{run['error']}[/yellow]")
+    for reason, clips in result["excluded"].items():
+        console.print(f"  left out: {clips} {reason}")
+    console.print(f"  manifest: {result['manifest']}")
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from .dashboards import launch
 
@@ -742,6 +778,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--suite", action="append", help="only this suite (repeatable; default: all)")
     check.add_argument("--docs", type=Path, help="where Data Docs go (default: <lake>/quality-docs)")
     check.set_defaults(func=cmd_check)
+
+    export = commands.add_parser(
+        "export", parents=[lake], help="write the clips the quality gate passed, in a trainer's format",
+        description="The clips the latest `speechcraft check` passed, measured, labelled and with a published "
+                    "description and instruction (clips flagged no_speech or too_short are left out, counted per "
+                    "reason): a Parler-TTS / Hugging Face parquet dataset (datasets.load_dataset(OUT)), lhotse "
+                    "manifests (recordings and supervisions .jsonl.gz), or SpeechCraft JSON records (one .jsonl "
+                    "per corpus). Refused (exit 1) when no check ran, the latest failed a critical expectation, or "
+                    "the lakehouse changed after it. Re-running replaces the previous export in OUT.")
+    export.add_argument("format", choices=["parler-tts", "lhotse", "speechcraft"])
+    export.add_argument("out", help="a folder (created when missing) or s3://bucket/prefix")
+    export.add_argument("--corpus", help="only this corpus's clips (default: all)")
+    export.add_argument("--audio", choices=["embed", "reference"], default="embed",
+                        help="parler-tts: embed each clip's audio as FLAC (default; GigaSpeech segments cut out) "
+                             "or reference the files by path (spans as start_s/end_s columns)")
+    export.add_argument("--rows-per-shard", type=int,
+                        help="parler-tts: rows per parquet shard (default 2000 embedded, 200000 referenced)")
+    export.set_defaults(func=cmd_export)
 
     dashboard = commands.add_parser(
         "dashboard", parents=[lake], help="the Streamlit dashboard, read-only over the lakehouse",

@@ -124,4 +124,5 @@ def annotate_defaults(config: dict) -> dict:
     return {"stages": defaults.get("stages"),
             "backends": {stage: dict(options) for stage, options in config.get("stages", {}).items()},
             "clips_per_task": defaults.get("clips_per_task", 256), "workers": defaults.get("workers"),
-            "acoustic_options": {"vad": defaults.get("vad", "energy")}, "reference": defaults.get("reference")}
+            "acoustic_options": {"vad": defaults.get("vad", "energy")}, "reference": defaults.get("reference"),
+            **({"min_population": defaults["min_population"]} if "min_population" in defaults else {})}

@@ -5,7 +5,8 @@ What gets published, and when:
 
 - **The gate** (`quality_gate`): the latest `speechcraft check` decides. No check yet, a critical expectation
   failed, the latest check ran only some suites (`--suite`), or a run that writes clips, measurements, labels
-  or texts (ingest, emphasize, annotate, describe) was still going or finished after the check started: the
+  or texts (ingest, emphasize, annotate, describe) was still going or finished after the check started (a
+  completed one that added and updated nothing, such as a scheduled run with nothing new, does not count): the
   export is refused with `ExportBlockedError`, naming what failed and asking for `speechcraft check`. The
   `runs` table is the change log this reads (relabelling with `bins freeze/use` writes no run: the per-clip
   `stale_texts` rule below catches what that makes wrong).
@@ -16,10 +17,11 @@ What gets published, and when:
 - **One snapshot**: the gate, the counts and the rows come through one DuckDB connection, whose Lance
   datasets are pinned at the version current when it opened, so a write meanwhile cannot mix in.
 
-Writing goes through `pyarrow.fs` (a local folder, created as needed, or `s3://bucket/prefix`): every file
-is written under `OUT/.staging-<id>/` first, then moved into place, `export.json` last; then the files of
-the previous export (its `export.json` lists them) that this one did not write again are deleted. An
-interrupted export leaves the previous one intact, and a finished one never leaves a mix of two.
+Writing goes through `pyarrow.fs` (a local folder, created as needed, or `s3://bucket/prefix` with the
+lakehouse's AWS settings, `export_filesystem`): every file is written under `OUT/.staging-<id>/` first, then
+moved into place, `export.json` last; then the files of the previous export (its `export.json` lists them)
+that this one did not write again are deleted. An interrupted export leaves the previous one intact, and a
+finished one never leaves a mix of two. One export at a time per OUT.
 
 Rows stream from DuckDB in Arrow batches (a few hundred clips with embedded audio, thousands otherwise), each
 batch one Prefect task (`build_records`); nothing holds the whole lakehouse in memory.
@@ -29,12 +31,14 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -44,6 +48,8 @@ from prefect.cache_policies import NO_CACHE
 
 from ..warehouse.lake import resolve_lake_uri, sql_literal_list
 from ..warehouse.sql import check_read_only, connect
+from ..warehouse.storage import S3_SCHEMES, s3_endpoint
+from ..warehouse.storage import scheme as uri_scheme
 from .descriptions import LABEL_COLUMNS
 
 FORMATS = ("parler-tts", "lhotse", "speechcraft")
@@ -149,11 +155,29 @@ class Target:
         return self.fs.get_file_info(selector)
 
 
+def export_filesystem(out: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and path of an OUT URI. S3 (and S3-compatible stores) take the lakehouse's own
+    AWS settings (warehouse/storage.py: AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP; credentials from the
+    environment), so an export reaches the store the lakehouse does."""
+    if uri_scheme(out) in S3_SCHEMES:
+        options = {}
+        endpoint = s3_endpoint()
+        if endpoint:
+            parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+            plain = parsed.scheme == "http" or os.environ.get("AWS_ALLOW_HTTP", "").lower() == "true"
+            options.update(endpoint_override=parsed.netloc, scheme="http" if plain else "https")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            options["region"] = region
+        return pafs.S3FileSystem(**options), out.split("://", 1)[1]
+    return pafs.FileSystem.from_uri(out)
+
+
 def resolve_target(out: str | Path) -> Target:
     """OUT as a filesystem and root path; refused when it is an existing file. Creates nothing."""
     out = str(out)
     if "://" in out:
-        fs, root = pafs.FileSystem.from_uri(out)
+        fs, root = export_filesystem(out)
         uri = out.rstrip("/")
     else:
         path = Path(out).expanduser().resolve()
@@ -175,7 +199,7 @@ def read_manifest(target: Target) -> dict | None:
 # -- the quality gate ------------------------------------------------------------------------------------------
 def _rows(con, sql: str, params: list | None = None) -> list[dict]:
     check_read_only(con, sql)
-    return con.execute(sql, params or []).to_arrow_table().to_pylist()
+    return con.sql(sql, params=params or None).to_arrow_table().to_pylist()
 
 
 def quality_gate(con) -> dict:
@@ -203,6 +227,8 @@ def quality_gate(con) -> dict:
         SELECT flow, corpus, status, started_at, finished_at FROM runs
         WHERE flow IN {sql_literal_list(WRITING_FLOWS)}
           AND coalesce(finished_at, CASE WHEN status = 'running' THEN now() ELSE started_at END) > ?
+          -- a run that finished having written nothing (a scheduled run with nothing new) changed nothing
+          AND NOT (status = 'completed' AND coalesce(n_new, 0) + coalesce(n_updated, 0) = 0)
         ORDER BY started_at""", [started_at])
     if later:
         what = ", ".join(f"{r['flow']}{' ' + r['corpus'] if r['corpus'] else ''} ({r['status']}, "
@@ -419,7 +445,7 @@ def parler_records(rows: list[dict], audio: str) -> Records:
                       "speaking_rate": r["speech_rate"], "speaking_rate_unit": _rate_unit(r),
                       "gender": r["gender"], "pitch": PITCH_PHRASES.get(r["pitch_label"]),
                       "speaker_id": r["speaker_id"], "clip_id": r["clip_id"], "corpus": r["corpus"],
-                      "language": r["language"], "age": _spoken(r["age_group"]), "emotion": r["emotion"],
+                      "language": r["language"], "age": r["age_group"], "emotion": r["emotion"],
                       "energy": r["energy_label"], "speed": r["speed_label"], "emphasis": r["emphasis"],
                       "instruction": r["instruction"], "duration": r["duration_s"]}
             for name, value in values.items():
@@ -513,7 +539,7 @@ def speechcraft_records(rows: list[dict]) -> Records:
         record = {"key": r["clip_id"], "corpus": r["corpus"], "language": r["language"],
                   "speaker_id": r["speaker_id"], "audio_path": r["audio_path"], "start_s": r["start_s"],
                   "end_s": r["end_s"], "duration": r["duration_s"], "transcription": r["transcript"].strip(),
-                  "gender": r["gender"], "age": _spoken(r["age_group"]), "pitch": r["pitch_label"],
+                  "gender": r["gender"], "age": r["age_group"], "pitch": r["pitch_label"],
                   "volume": r["energy_label"], "speed": r["speed_label"], "emotion": r["emotion"],
                   "emphasis": r["emphasis"], "topic": r["topic"], "labels": speechcraft_labels(r),
                   "description": r["description"], "instruction": r["instruction"],
@@ -552,6 +578,7 @@ class Export:
         self.audio_s = 0.0
         self.unreadable: list[str] = []
         self.splits: Counter = Counter()
+        self.split_bytes: Counter = Counter()         # Arrow bytes per split: the card's num_bytes
         self.corpora: Counter = Counter()
         self._shards: list[tuple[str, int, int]] = []     # (split, index, rows)
         self._writer: pq.ParquetWriter | None = None
@@ -596,9 +623,11 @@ class Export:
                     self._next_shard(split)
                     current = self._shards[-1]
                 take = min(end - start, self.rows_per_shard - current[2])
-                self._writer.write_table(table.slice(start, take), row_group_size=ROWS_PER_GROUP[self.audio])
+                part = table.slice(start, take)
+                self._writer.write_table(part, row_group_size=ROWS_PER_GROUP[self.audio])
                 self._shards[-1] = (current[0], current[1], current[2] + take)
                 self.splits[split] += take
+                self.split_bytes[split] += part.nbytes
                 start += take
         self.corpora.update(table.column("corpus").to_pylist())
 
@@ -716,11 +745,16 @@ def dataset_card(export: Export, manifest: dict) -> str:
     order = sorted(splits, key=lambda s: (["train", "validation", "test"] + [s]).index(s))
     schema = parler_schema(export.audio)
     header = {
+        # `description` names this export: `datasets` keys its cache on the card, not on the files' times,
+        # so a re-export into the same folder must change the card or load_dataset would serve the old rows
         "configs": [{"config_name": "default", "default": True,
+                     "description": f"SpeechCraft lakehouse export {manifest['export_run_id']} "
+                                    f"({manifest['created_at']})",
                      "data_files": [{"split": s, "path": splits[s]} for s in order]}],
         "dataset_info": {"features": [{"name": f.name, "dtype": "audio" if f.name == "audio" else
                                        hf_features(schema)[f.name]["dtype"]} for f in schema],
-                         "splits": [{"name": s, "num_examples": export.splits[s]} for s in order]},
+                         "splits": [{"name": s, "num_bytes": export.split_bytes[s], "num_examples": export.splits[s]}
+                                    for s in order]},
         "language": sorted({lang for lang in manifest.get("languages", []) if lang}),
         "task_categories": ["text-to-speech"],
         "pretty_name": "SpeechCraft lakehouse export",
@@ -754,7 +788,7 @@ dataset = load_dataset("path/to/this/folder")
 | `utterance_pitch_mean`, `utterance_pitch_std` | F0 mean and standard deviation in Hz over voiced frames (Praat) |
 | `speaking_rate`, `speaking_rate_unit` | speech units per second of speech: syllables/s (English), characters/s (Chinese) |
 | `pitch` | the pitch label (binned within gender) as dataspeech words: low pitch / moderate pitch / high pitch |
-| `gender`, `age`, `emotion` | male/female; child, teenager, young adult, middle aged, elderly; one of seven emotions or null |
+| `gender`, `age`, `emotion` | male/female; child, teenager, young_adult, middle_aged, elderly; one of seven emotions or null |
 | `energy`, `speed` | low/normal/high volume; slow/normal/fast |
 | `emphasis` | the stressed word of a regenerated clip (null elsewhere) |
 | `speaker_id`, `clip_id`, `corpus`, `language`, `duration` | provenance; duration in seconds |
@@ -810,9 +844,12 @@ def export_is_current(out: str, lake_uri: str | None = None, fmt: str | None = N
         return False
     if not all(target.exists(f) for f in manifest.get("files") or []):
         return False
+    con = connect(uri)
     try:
-        gate = quality_gate(connect(uri))
+        gate = quality_gate(con)
     except ExportBlockedError:
         return False
+    finally:
+        con.close()
     return gate["run_id"] == (manifest.get("check") or {}).get("run_id")
 
