@@ -2,6 +2,7 @@
 A failed critical expectation makes the run `failed` (exports refuse to publish); no data is touched."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -19,7 +20,8 @@ def default_docs_dir(lake: Lakehouse) -> Path | None:
 
 
 def docs_location(lake: Lakehouse, docs_dir: str | None) -> Path | None:
-    if docs_dir and is_remote(docs_dir):
+    # "s3:/bucket/docs": an s3:// URI that went through Path() on its way here; never a folder anyone means
+    if docs_dir and (is_remote(docs_dir) or re.match(r"[A-Za-z][\w+.-]*:/(?!/)", str(docs_dir))):
         raise ValueError(f"Data Docs are written to a local folder, not {docs_dir}: give --docs a local path "
                          "(the results themselves are stored in the lakehouse's quality_runs wherever it lives)")
     return Path(docs_dir) if docs_dir else default_docs_dir(lake)
@@ -31,10 +33,10 @@ def check_flow(lake_uri: str | None = None, docs_dir: str | None = None, suites:
     "docs": the Data Docs index or None}."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
+    docs = docs_location(lake, docs_dir)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
     check_suite_names(suites)
-    docs = docs_location(lake, docs_dir)
     run = start_run(lake, "check", None, {"docs_dir": str(docs) if docs else None, "suites": suites})
     try:
         results = check_suites(lake.uri, run["run_id"], str(docs) if docs else None, suites)

@@ -11,6 +11,7 @@ throughput goes to `run_stages`.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime, timezone
 
 from prefect import flow, get_run_logger
@@ -71,6 +72,7 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
     runner_kind(runner)
     sources = sources or []
     names = [source_corpus(s) for s in sources]          # a bad source fails here, before any work
+    steps_of = _step_names(names)
     if not sources and not lake.exists("clips"):
         raise PipelineConfigError(f"nothing to do: no [[sources]] in the project config and nothing ingested at "
                                   f"{lake.uri}; add a source (corpus, path) to speechcraft.toml")
@@ -83,13 +85,12 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
     quality = None
     try:
         if "ingest" in steps:
-            for source, name in zip(sources, names):
-                result = record.flow(f"ingest:{name}", lambda s=source: ingest_flow(
+            for source, step in zip(sources, steps_of):
+                results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: ingest_flow(
                     s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri, options=reader_options(s),
                     show_progress=show_progress))
-                results[f"ingest:{name}"] = result
         if "emphasize" in steps:
-            for source, name in zip(sources, names):
+            for source, name, step in zip(sources, names, steps_of):
                 if source.get("stress") is None:
                     continue
                 if "://" in lake.uri:
@@ -97,7 +98,7 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                                    "and regenerated audio needs a local disk", name)
                     continue
                 limit = None if source["stress"] == "all" else int(source["stress"])
-                results[f"emphasize:{name}"] = record.flow(f"emphasize:{name}", lambda n=name, k=limit: emphasize_flow(
+                results[f"emphasize:{step}"] = record.flow(f"emphasize:{step}", lambda n=name, k=limit: emphasize_flow(
                     lake.uri, corpora=[n], limit=k, show_progress=show_progress))
         if "annotate" in steps:
             results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
@@ -122,6 +123,16 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
     logger.info("pipeline: %s in %.1f s", finished["status"], finished["wall_s"])
     _summary_artifact(record.rows)
     return {"run": finished, "steps": record.rows, "results": results, "check": quality}
+
+
+def _step_names(names: list[str]) -> list[str]:
+    """One step name per source: its corpus, numbered when several sources fill one corpus (zhvoice parts)."""
+    seen: Counter = Counter()
+    steps = []
+    for name in names:
+        seen[name] += 1
+        steps.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return steps
 
 
 def _checked_steps(steps: list[str] | None) -> list[str]:
@@ -166,7 +177,8 @@ class StepRecorder:
         self.rows: list[dict] = []
         self.changed = False          # did any step write something new (so the check and exports are due)
 
-    def flow(self, step: str, call) -> dict | None:
+    def flow(self, step: str, call, clips=None) -> dict | None:
+        """Run one stage flow; `clips(result)`: how many clips it worked on (default: its run's new + updated)."""
         started = time.perf_counter()
         try:
             result = call()
@@ -175,7 +187,7 @@ class StepRecorder:
             self._row(step, "failed", time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
             return None
         run = result.get("run", result)
-        work = (run.get("n_new") or 0) + (run.get("n_updated") or 0)
+        work = clips(result) if clips else (run.get("n_new") or 0) + (run.get("n_updated") or 0)
         if not step.startswith(("check", "export")):
             self.changed |= work > 0
         self._row(step, run["status"], run["wall_s"], clips=work, up_to_date=run.get("n_unchanged"),
@@ -183,7 +195,9 @@ class StepRecorder:
         return result
 
     def annotate(self, call) -> dict | None:
-        result = self.flow("annotate", call)
+        """The annotate flow as one step (the clips of its widest stage), then one row per stage it ran."""
+        result = self.flow("annotate", call, clips=lambda r: max(
+            (r[s]["computed"] + r[s]["cached"] for s in STAGES if s in r), default=0))
         if result is None:
             return None
         for stage in STAGES:

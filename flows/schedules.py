@@ -90,6 +90,23 @@ def start_local_server(host: str, port: int, log_path: str) -> LocalServer:
     raise ScheduleError(f"the local Prefect server did not answer within {SERVER_START_S} s; its log: {log_path}")
 
 
+def register_with_pool(deployments: list, pool: str) -> None:
+    """Register the deployments with a work pool (a process pool, created when missing): workers started on
+    any machine with `prefect worker start --pool POOL` run their scheduled runs. Each worker machine needs
+    this package installed and the corpora and lakehouse at the same paths (or the lakehouse on s3://)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        except ObjectAlreadyExists:
+            pass
+    for deployment in deployments:
+        deployment.apply(work_pool_name=pool)
+
+
 def serve(deployments: list) -> None:
     """Serve the deployments until interrupted: their scheduled runs execute here, one process each."""
     from prefect import serve as prefect_serve

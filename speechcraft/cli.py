@@ -170,7 +170,10 @@ def print_pipeline(result: dict, lake: str | None, examples: int = 0) -> int:
     for row in result["steps"]:
         if row["error"] and row["status"] != "skipped":
             console.print(f"  [yellow]{row['step']}: {row['error']}[/yellow]")
-    if examples and "describe" in result["results"]:
+    if examples and result["results"].get("annotate"):
+        print()
+        print_annotation(result["results"]["annotate"], lake)
+    if examples and result["results"].get("describe"):
         print()
         print_descriptions(result["results"]["describe"], lake, examples=examples)
     if result["check"]:
@@ -216,13 +219,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"its UI: {server.url.removesuffix('/api')}")
     elif args.api_url:
         os.environ["PREFECT_API_URL"] = args.api_url
-    from .flows.schedules import ScheduleError, scheduled_deployments, serve
+    from .flows.schedules import ScheduleError, register_with_pool, scheduled_deployments, serve
 
     try:
         deployments = scheduled_deployments(config, lake)
+        verb = f"registered with work pool {args.work_pool!r}" if args.work_pool else "serving"
         for deployment in deployments:
             when = ", ".join(str(s.schedule) for s in deployment.schedules)
-            print(f"serving {deployment.name}: {when}")
+            print(f"{verb} {deployment.name}: {when}")
+        if args.work_pool:
+            register_with_pool(deployments, args.work_pool)
+            print(f"start workers where the runs should go: PREFECT_API_URL={os.environ['PREFECT_API_URL']} "
+                  f"prefect worker start --pool {args.work_pool}")
+            if server is None or server.process is None:
+                return 0
+            print("keeping the local server up for them; Ctrl-C stops it")
+            server.process.wait()
+            return 0
         print(f"lakehouse: {lake}; Ctrl-C stops")
         serve(deployments)
     except (ScheduleError, ValueError) as exc:
@@ -830,6 +843,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(SQLite) is started and its UI address printed.")
     serve.add_argument("--api-url", help="the Prefect server (default: $PREFECT_API_URL, else a local one)")
     serve.add_argument("--server-port", type=int, default=4200, help="port of the local server (default 4200)")
+    serve.add_argument("--work-pool", help="register the deployments with this Prefect work pool (a process pool, "
+                                           "created when missing) for workers on other machines, instead of "
+                                           "running them here")
     serve.set_defaults(func=cmd_serve)
 
     demo = commands.add_parser("demo", parents=[lake], help="build small corpora and run the pipeline on them",

@@ -293,3 +293,40 @@ def test_annotation_batches_run_on_a_local_ray_cluster_with_their_resources(bulk
     assert any("acoustics" in name for name in names), names
     acoustic = [t for t in batches if "acoustics" in t.name]
     assert all(t.required_resources.get("CPU") == 2 for t in acoustic), acoustic
+
+
+def test_deployments_registered_with_a_work_pool_run_on_a_worker(bulk, corpora, tmp_path, monkeypatch):
+    """`serve --work-pool`: the deployments go to a Prefect work pool on a running server, and a worker
+    (which could be on another machine) runs their scheduled runs."""
+    from speechcraft.flows.schedules import start_local_server
+
+    incoming, lake = tmp_path / "incoming", tmp_path / "lake"
+    first = _drop(bulk, incoming, range(0, 2))
+    config = _config(tmp_path, incoming, corpora["libritts-r"].root, stages=["transcript", "acoustics"],
+                     steps=["ingest", "annotate"], source=("interval = 5",))
+    env = _env(tmp_path, "pool")
+    env.update(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2", PREFECT_WORKER_QUERY_SECONDS="2")
+    for name in ("PREFECT_HOME", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"):    # the server inherits them
+        monkeypatch.setenv(name, env[name])
+    server = start_local_server("127.0.0.1", _free_port(), str(tmp_path / "server.log"))
+    worker = None
+    try:
+        env["PREFECT_API_URL"] = server.url
+        registered = subprocess.run([sys.executable, "-m", "speechcraft.cli", "serve", "--config", str(config),
+                                     "--lake", str(lake), "--work-pool", "speech"], env=env, capture_output=True,
+                                    text=True, timeout=120)
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        assert "prefect worker start --pool speech" in registered.stdout
+        prefect = Path(sys.executable).parent / "prefect"
+        worker = subprocess.Popen([str(prefect), "worker", "start", "--pool", "speech"], env=env,
+                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 240
+        while time.time() < deadline and not ((lake / "acoustics.lance").exists() and _measured(lake) >= first):
+            time.sleep(1)
+        assert _measured(lake) == first
+    finally:
+        if worker:
+            os.killpg(worker.pid, signal.SIGKILL)
+        server.stop()
+    assert query("SELECT count(*) AS n FROM runs WHERE flow = 'pipeline' AND status = 'completed'",
+                 str(lake)).to_pylist()[0]["n"] >= 1
