@@ -26,6 +26,7 @@ bench: $(VENV)/.installed-test,bench
 	$(VENV)/bin/python bench/describe.py
 	$(VENV)/bin/python bench/emphasis.py
 	$(VENV)/bin/python bench/dashboard.py
+	$(VENV)/bin/python bench/pipeline.py
 
 clean:
 	rm -rf lakehouse demo-data .pytest_cache

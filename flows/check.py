@@ -12,6 +12,7 @@ from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from ..warehouse.storage import is_remote
 from .annotate import NothingIngestedError
+from .exclusive import one_writer
 
 
 def default_docs_dir(lake: Lakehouse) -> Path | None:
@@ -28,6 +29,7 @@ def docs_location(lake: Lakehouse, docs_dir: str | None) -> Path | None:
 
 
 @flow(name="check")
+@one_writer
 def check_flow(lake_uri: str | None = None, docs_dir: str | None = None, suites: list[str] | None = None) -> dict:
     """Returns {"run": runs row, "results": one dict per expectation, "critical_failures": those that block,
     "docs": the Data Docs index or None}."""

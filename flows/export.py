@@ -20,6 +20,7 @@ from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, mark_interrupted_runs, start_run
 from ..warehouse.sql import connect
 from .annotate import NothingIngestedError
+from .exclusive import one_writer
 from .progress import Progress
 
 EXPORT_FORMATS = FORMATS
@@ -30,6 +31,7 @@ __all__ = ["AUDIO_MODES", "EXPORT_FORMATS", "ExportBlockedError", "ExportTargetE
 
 
 @flow(name="export", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
+@one_writer
 def export_flow(fmt: str, out: str, lake_uri: str | None = None, corpus: str | None = None, audio: str = "embed",
                 show_progress: bool = True, rows_per_shard: int | None = None) -> dict:
     """Export the publishable clips (of `corpus`) to `out` (a folder or s3://bucket/prefix) as `fmt`

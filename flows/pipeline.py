@@ -20,7 +20,6 @@ from ..tasks.corpora import get_reader
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from .annotate import STAGES, annotate_flow
-from .check import check_flow
 from .describe import describe_flow
 from .emphasize import emphasize_flow
 from .exclusive import one_writer
@@ -108,6 +107,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 lake.uri, options=describe or None, show_progress=show_progress))
         if "check" in steps:
             if record.changed or not _checked_before(lake):
+                from .check import check_flow    # great-expectations takes seconds to import: only when due
+
                 quality = record.flow("check", lambda: check_flow(lake.uri))
                 results["check"] = quality
             else:

@@ -65,12 +65,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from .warehouse.sql import ReadOnlyError, query
+    from .warehouse.storage import LakeStorageError
 
     import duckdb
 
     try:
         result = query(args.query, args.lake)
-    except ReadOnlyError as exc:
+    except (ReadOnlyError, LakeStorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except duckdb.Error as exc:
@@ -146,6 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             arguments["runner"] = {**(arguments["runner"] or {}), "kind": args.runner or "ray",
                                    **({"address": args.ray_address} if args.ray_address else {})}
         lake = args.lake or os.environ.get("SPEECHCRAFT_LAKE") or config.get("pipeline", {}).get("lake")
+        if lake and not lake_reachable(lake):
+            return 2
         result = pipeline_flow(lake, **arguments)
     except (NothingIngestedError, ConfigError, CorpusLayoutError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -789,7 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "quality_runs table and Data Docs HTML; a failed critical expectation blocks exports. "
                     "Nothing is changed or deleted.")
     check.add_argument("--suite", action="append", help="only this suite (repeatable; default: all)")
-    check.add_argument("--docs", type=Path, help="where Data Docs go (default: <lake>/quality-docs)")
+    check.add_argument("--docs", help="where Data Docs go (default: <lake>/quality-docs)")
     check.set_defaults(func=cmd_check)
 
     export = commands.add_parser(
@@ -860,7 +863,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "lake", None) and not lake_reachable(args.lake):
+        return 2
     return args.func(args)
+
+
+def lake_reachable(lake: str) -> bool:
+    """A lakehouse on object storage is opened before any flow starts, so a wrong bucket, endpoint or
+    credentials is one line naming what to set, not a flow's traceback. Local folders are never created
+    by this check."""
+    from .warehouse.lake import resolve_lake_uri
+    from .warehouse.storage import LakeStorageError, is_remote
+
+    if not is_remote(resolve_lake_uri(lake)):
+        return True
+    from .warehouse import Lakehouse
+
+    try:
+        Lakehouse(lake).open()
+    except LakeStorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

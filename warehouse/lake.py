@@ -84,6 +84,12 @@ class Lakehouse:
                 self._db = db
         return self._db
 
+    def open(self) -> "Lakehouse":
+        """Connect now: on an object store this proves the bucket, endpoint and credentials, raising
+        `LakeStorageError` (one sentence) when they are wrong. Commands call it before a flow starts."""
+        self.db  # noqa: B018 (connecting is the point)
+        return self
+
     @staticmethod
     def _table_names(db) -> list[str]:
         names, token = [], None

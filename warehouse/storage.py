@@ -66,7 +66,8 @@ def storage_options(uri: str) -> dict[str, str]:
 def _reason(text: str, uri: str) -> str:
     """The object store's error in a few words."""
     endpoint = s3_endpoint() if scheme(uri) in S3_SCHEMES else None
-    where = f"the endpoint {endpoint}" if endpoint else "the object store"
+    where = (f"the endpoint {endpoint}" if endpoint
+             else "AWS S3" if scheme(uri) in S3_SCHEMES else "the object store")
     bucket = uri.split("://", 1)[1].split("/", 1)[0] if "://" in uri else uri
     code = re.search(r"<Code>([^<]+)</Code>", text)
     code = code.group(1) if code else None
@@ -79,7 +80,8 @@ def _reason(text: str, uri: str) -> str:
         return f"{where} is plain http, which is refused while AWS_ALLOW_HTTP is false"
     if "resolve region" in text:
         return f"the region of the bucket {bucket!r} could not be found (no AWS_REGION, no endpoint)"
-    if re.search(r"[Cc]onnect|error sending request|dns error|timed out|[Tt]imeout|refused", text):
+    if re.search(r"ConnectError|kind: Connect\b|tcp connect|[Cc]onnection refused|error sending request|dns error|"
+                 r"timed out|TimedOut|\bTimeout\b", text):   # not retry_timeout: every error names it
         return f"{where} could not be reached"
     if re.search(r"credential|Credential", text):
         return "no credentials were found"
