@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from ..tasks.corpora import get_reader
 from ..warehouse import Lakehouse
@@ -83,38 +84,34 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
     results: dict = {}
     quality = None
     try:
-        if "ingest" in steps:
-            for source, step in zip(sources, steps_of):
-                results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: ingest_flow(
-                    s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri, options=reader_options(s),
-                    show_progress=show_progress))
-        if "emphasize" in steps:
-            for source, name, step in zip(sources, names, steps_of):
-                if source.get("stress") is None:
-                    continue
-                if "://" in lake.uri:
-                    logger.warning("stressed clips of %s are not regenerated: the lakehouse is on object storage "
-                                   "and regenerated audio needs a local disk", name)
-                    continue
-                limit = None if source["stress"] == "all" else int(source["stress"])
-                results[f"emphasize:{step}"] = record.flow(f"emphasize:{step}", lambda n=name, k=limit: emphasize_flow(
-                    lake.uri, corpora=[n], limit=k, show_progress=show_progress))
-        if "annotate" in steps:
-            results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
-                lake.uri, runner=runner, show_progress=show_progress, **(annotate or {})))
-        if "describe" in steps:
-            results["describe"] = record.flow("describe", lambda: describe_flow(
-                lake.uri, options=describe or None, show_progress=show_progress))
-        if "check" in steps:
-            if record.changed or not _checked_before(lake):
-                from .check import check_flow    # great-expectations takes seconds to import: only when due
+        # The step flows run in this flow's process, whose own heartbeat already tells Prefect's server if
+        # it dies; their own heartbeat threads would add about a second to every step (joined on exit).
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            if "ingest" in steps:
+                for source, step in zip(sources, steps_of):
+                    results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: ingest_flow(
+                        s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri,
+                        options=reader_options(s), show_progress=show_progress))
+            if "emphasize" in steps:
+                for source, name, step in zip(sources, names, steps_of):
+                    if source.get("stress") is not None:
+                        _emphasize(record, lake, source["stress"], name, f"emphasize:{step}", show_progress, results)
+            if "annotate" in steps:
+                results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
+                    lake.uri, runner=runner, show_progress=show_progress, **(annotate or {})))
+            if "describe" in steps:
+                results["describe"] = record.flow("describe", lambda: describe_flow(
+                    lake.uri, options=describe or None, show_progress=show_progress))
+            if "check" in steps:
+                if record.changed or not _checked_before(lake):
+                    from .check import check_flow    # great-expectations takes seconds to import: only when due
 
-                quality = record.flow("check", lambda: check_flow(lake.uri))
-                results["check"] = quality
-            else:
-                record.skip("check", "nothing changed since the last check")
-        if "export" in steps:
-            _export(record, lake, exports, export_root, export_audio, quality, show_progress, results)
+                    quality = record.flow("check", lambda: check_flow(lake.uri))
+                    results["check"] = quality
+                else:
+                    record.skip("check", "nothing changed since the last check")
+            if "export" in steps:
+                _export(record, lake, exports, export_root, export_audio, quality, show_progress, results)
     except BaseException as exc:
         finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
         raise
@@ -142,6 +139,17 @@ def _checked_steps(steps: list[str] | None) -> list[str]:
         hint = " (annotation stages are set in [annotate] stages)" if unknown[0] in STAGES else ""
         raise PipelineConfigError(f"unknown step {unknown[0]!r}; steps: {', '.join(STEPS)}{hint}")
     return [s for s in STEPS if s in (steps or STEPS)]
+
+
+def _emphasize(record: "StepRecorder", lake: Lakehouse, stress: int | str, corpus: str, step: str,
+               show_progress: bool, results: dict) -> None:
+    if lake.remote:
+        record.skip(step, "not regenerated: the lakehouse is on object storage and regenerated audio needs a "
+                          "local disk")
+        return
+    limit = None if stress == "all" else int(stress)
+    results[step] = record.flow(step, lambda: emphasize_flow(lake.uri, corpora=[corpus], limit=limit,
+                                                             show_progress=show_progress))
 
 
 def _checked_exports(exports: list[str] | None) -> list[str]:

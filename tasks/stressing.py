@@ -96,10 +96,16 @@ def plan(lake: Lakehouse, corpora: list[str], limit: int | None, options: dict) 
         if is_stressed(corpus):
             raise ValueError(f"{corpus!r} is itself a stressed set; name its parent corpus")
         work = pending_jobs(lake, "stressed_clips", STRESS_VERSION, config_hash, corpus, done_key="parent_clip_id")
-        chosen = sorted(work.jobs, key=lambda j: hashlib.sha256(j.clip_id.encode()).hexdigest())
+        # A parent whose transcript has no content word stays without one: once rejected for it, it counts
+        # as done, so later runs neither try it again nor take another parent in its place.
+        no_keyword = set(lake.read("rejects", ["clip_id"], where=f"stage = '{STAGE}' AND reason = 'no_keyword' "
+                                   f"AND corpus = {sql_literal_list([corpus])[1:-1]}")["clip_id"].to_pylist())
+        done = work.up_to_date + sum(j.clip_id in no_keyword for j in work.jobs)
+        chosen = sorted((j for j in work.jobs if j.clip_id not in no_keyword),
+                        key=lambda j: hashlib.sha256(j.clip_id.encode()).hexdigest())
         all_clips = work.up_to_date + len(work.jobs)
-        budget = all_clips if limit is None else max(0, min(limit, all_clips) - work.up_to_date)
-        out.up_to_date += work.up_to_date
+        budget = all_clips if limit is None else max(0, min(limit, all_clips) - done)
+        out.up_to_date += done
         chosen = chosen[:budget]
         if not chosen:
             continue

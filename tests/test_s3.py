@@ -251,3 +251,30 @@ def test_writers_in_two_processes_lose_nothing(s3):
         assert writer.returncode == 0, err[-2000:]
     stored = Lakehouse(lake).read("runs", ["run_id"]).column("run_id").to_pylist()
     assert sorted(stored) == sorted(f"{tag}-{i}" for tag in "ab" for i in range(n))
+
+
+def test_speechcraft_run_with_the_lakehouse_and_exports_on_s3(s3, corpora, prefect_harness, tmp_path, capsys):
+    """The whole pipeline (`speechcraft run --lake s3://...`) into a lakehouse and exports in the bucket; a
+    second run with nothing new does nothing."""
+    from speechcraft.cli import main
+    from speechcraft.warehouse.sql import query
+
+    lake, exports = f"s3://{BUCKET}/pipeline/lake", f"s3://{BUCKET}/pipeline/exports"
+    config = tmp_path / "speechcraft.toml"
+    config.write_text("\n".join(["[pipeline]", f'export_dir = "{exports}"', "[annotate]", "min_population = 3",
+                                 *(line for reader, folder in CORPORA for line in (
+                                     "[[sources]]", f'corpus = "{reader}"', f'path = "{corpora[folder].root}"',
+                                     "stress = 2"))]) + "\n")
+    assert main(["run", "--config", str(config), "--lake", lake]) == 0, capsys.readouterr()
+    steps = {r["step"]: r for r in query("SELECT step, status, clips FROM run_stages", lake).to_pylist()}
+    assert steps["acoustics"]["clips"] > 0 and steps["check"]["status"] == "completed"
+    assert steps["emphasize:aishell3"]["status"] == "skipped"    # regenerated audio needs a local disk
+    for fmt in ("parler-tts", "lhotse", "speechcraft"):
+        assert steps[f"export:{fmt}"]["status"] == "completed" and steps[f"export:{fmt}"]["clips"] > 0
+        assert f"pipeline/exports/{fmt}/export.json" in s3.keys(f"pipeline/exports/{fmt}/")
+    assert not s3.keys("pipeline/lake/quality-docs")
+
+    assert main(["run", "--config", str(config), "--lake", lake]) == 0
+    latest = query("""SELECT step, status, clips FROM run_stages WHERE run_id = (
+                          SELECT arg_max(run_id, started_at) FROM runs WHERE flow = 'pipeline')""", lake).to_pylist()
+    assert all(r["clips"] == 0 for r in latest) and {r["status"] for r in latest} <= {"completed", "skipped"}

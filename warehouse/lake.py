@@ -173,10 +173,13 @@ class Lakehouse:
             self.table(name).delete(predicate)
 
     def compact(self, name: str) -> None:
-        """Merge the small fragments many batch writes leave, so scans stay fast."""
+        """Merge the small fragments many batch writes leave, so scans stay fast. A table already in one
+        fragment is left alone (a run that wrote nothing pays nothing)."""
         if self.exists(name):
             with self._lock(name):
-                self.table(name).optimize()
+                table = self.table(name)
+                if len(table.to_lance().get_fragments()) > 1:
+                    table.optimize()
 
     def build_vector_index(self, name: str, column: str) -> None:
         """An IVF-PQ index over a vector column (cosine), replacing an older one: rebuilt after large writes."""
