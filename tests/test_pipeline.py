@@ -227,35 +227,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_served_schedule_fires_real_runs_that_pick_up_new_files(bulk, corpora, tmp_path):
-    """`speechcraft serve` with no server configured starts a local one, and its interval schedule runs the
-    pipeline: first over what is there, then over files dropped in later."""
+def _scheduled(bulk: Path, corpora, tmp_path: Path, name: str) -> tuple[Path, Path, int, Path, dict]:
+    """A drop folder with two speakers' clips, a source on a 5 s interval, and an environment in which
+    Prefect's scheduler, runner and workers poll every 2 s (so the test does not wait a minute per run)."""
     incoming, lake = tmp_path / "incoming", tmp_path / "lake"
     first = _drop(bulk, incoming, range(0, 2))
     config = _config(tmp_path, incoming, corpora["libritts-r"].root, stages=["transcript", "acoustics"],
                      steps=["ingest", "annotate"], source=("interval = 5",))
-    env = _env(tmp_path, "serve")
-    # the server's scheduler and the runner poll often, so the test does not wait a minute per run
-    env.update(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2", PREFECT_RUNNER_POLL_FREQUENCY="2")
+    env = _env(tmp_path, name)
+    env.update(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2", PREFECT_RUNNER_POLL_FREQUENCY="2",
+               PREFECT_WORKER_QUERY_SECONDS="2")
+    return incoming, lake, first, config, env
+
+
+def _wait_until_measured(lake: Path, expected: int, timeout_s: float, process: subprocess.Popen) -> int:
+    """Poll until `expected` incoming clips have acoustics (or time is up, or `process` died)."""
+    deadline = time.time() + timeout_s
+    count = 0
+    while time.time() < deadline and process.poll() is None:
+        if (lake / "acoustics.lance").exists():
+            count = _measured(lake)
+            if count >= expected:
+                break
+        time.sleep(1)
+    return count
+
+
+def test_a_served_schedule_fires_real_runs_that_pick_up_new_files(bulk, corpora, tmp_path):
+    """`speechcraft serve` with no server configured starts a local one, and its interval schedule runs the
+    pipeline: first over what is there, then over files dropped in later."""
+    incoming, lake, first, config, env = _scheduled(bulk, corpora, tmp_path, "serve")
     port = _free_port()
     serve = subprocess.Popen([sys.executable, "-m", "speechcraft.cli", "serve", "--config", str(config),
                               "--lake", str(lake), "--server-port", str(port)], env=env, start_new_session=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        def measured(expected: int, timeout_s: float) -> int:
-            deadline = time.time() + timeout_s
-            count = 0
-            while time.time() < deadline and serve.poll() is None:
-                if (lake / "acoustics.lance").exists():
-                    count = _measured(lake)
-                    if count >= expected:
-                        break
-                time.sleep(1)
-            return count
-
-        assert measured(first, 240) == first
+        assert _wait_until_measured(lake, first, 240, serve) == first
         second = _drop(bulk, incoming, range(2, 4))
-        assert measured(first + second, 180) == first + second
+        assert _wait_until_measured(lake, first + second, 180, serve) == first + second
     finally:
         os.killpg(serve.pid, signal.SIGINT)
         try:
@@ -300,12 +309,7 @@ def test_deployments_registered_with_a_work_pool_run_on_a_worker(bulk, corpora, 
     (which could be on another machine) runs their scheduled runs."""
     from speechcraft.flows.schedules import start_local_server
 
-    incoming, lake = tmp_path / "incoming", tmp_path / "lake"
-    first = _drop(bulk, incoming, range(0, 2))
-    config = _config(tmp_path, incoming, corpora["libritts-r"].root, stages=["transcript", "acoustics"],
-                     steps=["ingest", "annotate"], source=("interval = 5",))
-    env = _env(tmp_path, "pool")
-    env.update(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2", PREFECT_WORKER_QUERY_SECONDS="2")
+    _, lake, first, config, env = _scheduled(bulk, corpora, tmp_path, "pool")
     for name in ("PREFECT_HOME", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"):    # the server inherits them
         monkeypatch.setenv(name, env[name])
     server = start_local_server("127.0.0.1", _free_port(), str(tmp_path / "server.log"))
@@ -320,10 +324,7 @@ def test_deployments_registered_with_a_work_pool_run_on_a_worker(bulk, corpora, 
         prefect = Path(sys.executable).parent / "prefect"
         worker = subprocess.Popen([str(prefect), "worker", "start", "--pool", "speech"], env=env,
                                   start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 240
-        while time.time() < deadline and not ((lake / "acoustics.lance").exists() and _measured(lake) >= first):
-            time.sleep(1)
-        assert _measured(lake) == first
+        assert _wait_until_measured(lake, first, 240, worker) == first
     finally:
         if worker:
             os.killpg(worker.pid, signal.SIGKILL)
