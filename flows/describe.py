@@ -39,13 +39,15 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
     try:
         todo, stats["up_to_date"] = pending(lake, lake_uri, options, corpus)
         stats["clips"] = len(todo)
+        durations = {t.clip_id: t.duration_s for t in todo}
+        audio_s = 0.0
         task = describe_batch.with_options(result_storage=cache_dir())
         in_flight: deque = deque()
         with Progress("describe", total=len(todo), enabled=show_progress) as progress:
             done = 0
 
             def collect(future) -> None:
-                nonlocal done
+                nonlocal done, audio_s
                 try:
                     batch = future.result()
                 except Exception as exc:   # one bad batch must not sink the run
@@ -58,7 +60,9 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
                 stats["published"] += len(published)
                 stats["fallbacks"] += sum(r["generator"] == "embedded" and options["backend"] != "embedded"
                                           for r in published)
-                done += len({r["clip_id"] for r in batch.rows})
+                described = {r["clip_id"] for r in batch.rows}
+                done += len(described)
+                audio_s += sum(durations.get(c, 0.0) for c in described)
                 progress.update(f"{stats['published']} published · {stats['fallbacks']} fallbacks", done)
 
             for number, batch in enumerate(batched(todo, clips_per_task)):
@@ -74,7 +78,7 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
         finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     counts = {"n_scanned": stats["clips"] + stats["up_to_date"], "n_new": stats["clips"], "n_updated": 0,
-              "n_unchanged": stats["up_to_date"], "n_rejected": 0}
+              "n_unchanged": stats["up_to_date"], "n_rejected": 0, "audio_hours": audio_s / 3600}
     error = f"{stats['failed_batches']} batch(es) failed; re-run to retry them" if stats["failed_batches"] else None
     stats["run"] = finish_run(lake, run, "partial" if error else "completed", counts, error=error)
     logger.info("describe: %s", {k: v for k, v in stats.items() if k != "run"})

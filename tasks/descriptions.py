@@ -39,6 +39,7 @@ class ClipText:
     language: str
     labels: dict
     transcript: str | None
+    duration_s: float = 0.0         # not part of the text's inputs: for the stage's audio-hours per hour
 
     def input_hash(self) -> str:
         key = json.dumps([self.language, sorted(self.labels.items()), self.transcript], ensure_ascii=False)
@@ -52,7 +53,7 @@ class TextBatch:
 
 def clip_texts(lake_uri: str | None, corpus: str | None = None) -> list[ClipText]:
     where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
-    rows = query(f"""SELECT a.clip_id, a.language, a.transcript, a.gender, a.age_group, a.pitch_label,
+    rows = query(f"""SELECT a.clip_id, a.language, a.transcript, a.duration_s, a.gender, a.age_group, a.pitch_label,
                             a.energy_label, a.speed_label, a.emotion, c.meta_topic AS topic,
                             -- a text states only a known stressed word (a regenerated clip's keyword): a
                             -- detector's guess on natural speech would put unverified claims into training text
@@ -61,7 +62,7 @@ def clip_texts(lake_uri: str | None, corpus: str | None = None) -> list[ClipText
                      ORDER BY a.clip_id""", lake_uri).to_pylist()
     return [ClipText(r["clip_id"], r["language"] or "en",
                      {key: r[column] for column, key in LABEL_COLUMNS.items() if r[column]},
-                     (r["transcript"] or "").strip() or None) for r in rows]
+                     (r["transcript"] or "").strip() or None, r["duration_s"] or 0.0) for r in rows]
 
 
 def describe_config(options: dict) -> tuple[str, str]:
