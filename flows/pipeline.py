@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from ..settings import annotate_defaults
 from ..tasks.corpora import get_reader
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
@@ -46,8 +47,6 @@ def reader_options(source: dict) -> dict:
 
 def pipeline_arguments(config: dict) -> dict:
     """pipeline_flow's arguments from the project config (settings.load_project_config)."""
-    from ..settings import annotate_defaults
-
     pipeline = config.get("pipeline", {})
     return {"sources": config.get("sources", []), "steps": pipeline.get("steps"),
             "annotate": annotate_defaults(config), "describe": dict(config.get("stages", {}).get("describe", {})),
