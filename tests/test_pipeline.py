@@ -331,3 +331,21 @@ def test_deployments_registered_with_a_work_pool_run_on_a_worker(bulk, corpora, 
         server.stop()
     assert query("SELECT count(*) AS n FROM runs WHERE flow = 'pipeline' AND status = 'completed'",
                  str(lake)).to_pylist()[0]["n"] >= 1
+
+
+def test_a_missing_source_folder_fails_its_step_and_the_rest_lands(bulk, prefect_harness, tmp_path):
+    incoming, lake = tmp_path / "incoming", str(tmp_path / "lake")
+    n_clips = _drop(bulk, incoming, range(0, 2))
+    config = tmp_path / "speechcraft.toml"
+    config.write_text("\n".join(['[pipeline]', 'steps = ["ingest", "annotate"]', '[annotate]', 'stages = ["acoustics"]',
+                                 '[[sources]]', 'corpus = "aishell3"', f'path = "{tmp_path / "gone"}"',
+                                 '[[sources]]', 'corpus = "folder"', f'path = "{incoming}"', 'name = "incoming"']))
+    for _ in range(2):                     # a re-run fails the same way and adds nothing
+        assert main(["run", "--config", str(config), "--lake", lake]) == 1
+        steps = _steps(lake)
+        assert steps["ingest:aishell3"]["status"] == "failed"
+        assert steps["ingest:incoming"]["status"] == "completed" and steps["acoustics"]["status"] == "completed"
+        assert _measured(Path(lake)) == n_clips == Lakehouse(lake).count("clips")
+        _assert_no_duplicates(lake)
+    assert query("SELECT error FROM runs WHERE flow = 'pipeline' ORDER BY started_at DESC LIMIT 1",
+                 lake).to_pylist()[0]["error"].startswith("ingest:aishell3: CorpusLayoutError")
