@@ -68,6 +68,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from .warehouse.storage import LakeStorageError
 
     import duckdb
+    import pyarrow as pa
 
     try:
         result = query(args.query, args.lake)
@@ -78,20 +79,27 @@ def cmd_sql(args: argparse.Namespace) -> int:
         print(f"error: {exc}\n(tables and views: SELECT table_name FROM duckdb_tables() UNION ALL "
               f"SELECT view_name FROM duckdb_views() WHERE NOT internal)", file=sys.stderr)
         return 2
-    write_result(result, args.format, sys.stdout)
+    try:
+        write_result(result, args.format, sys.stdout)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        print(f"error: the answer cannot be printed as {args.format}: {exc} (choose other columns or "
+              f"another --format)", file=sys.stderr)
+        return 2
     return 0
 
 
 def write_result(result, fmt: str, out) -> None:
+    """A query's answer as a rich table, CSV or JSON. Every column type the tables and views have prints:
+    nested ones (lists, structs, vectors) as JSON text in CSV and the table, as JSON values in JSON."""
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
         sink = __import__("io").BytesIO()
-        pacsv.write_csv(result, sink)
+        pacsv.write_csv(_flat_columns(result), sink)
         out.write(sink.getvalue().decode())
     elif fmt == "json":
         rows = [{k: _json_value(v) for k, v in row.items()} for row in result.to_pylist()]
-        out.write(json.dumps(rows, ensure_ascii=False, default=str, indent=1, allow_nan=False) + "\n")
+        out.write(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=1, allow_nan=False) + "\n")
     else:
         from rich.console import Console
         from rich.table import Table
@@ -105,17 +113,50 @@ def write_result(result, fmt: str, out) -> None:
         out.write(f"({result.num_rows} row{'s' if result.num_rows != 1 else ''})\n")
 
 
+def _flat_columns(result):
+    """The table with each nested or binary column replaced by its values as JSON text: CSV has one
+    string per cell, and pyarrow's CSV writer refuses these types outright."""
+    import pyarrow as pa
+
+    def nested(kind) -> bool:
+        return (pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+                or pa.types.is_fixed_size_binary(kind) or pa.types.is_dictionary(kind))
+
+    for i, column in enumerate(result.schema):
+        if nested(column.type):
+            text = [None if v is None else _json_text(v) for v in result.column(i).to_pylist()]
+            result = result.set_column(i, column.name, pa.array(text, pa.string()))
+    return result
+
+
+def _json_text(value) -> str:
+    if isinstance(value, (str, bytes)):
+        return _json_default(value) if isinstance(value, bytes) else value   # plain text, not a JSON string
+    return json.dumps(_json_value(value), ensure_ascii=False, default=_json_default, allow_nan=False)
+
+
+def _json_default(value) -> str:
+    # bytes (hashes, embedded audio) as hex; dates, times and decimals as their ISO / decimal text
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
 def _cell(value) -> str:
     # six significant digits are plenty on a terminal; csv and json keep full precision
     if value is None:
         return ""
+    if isinstance(value, (list, dict)):
+        return _json_text(value)
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _json_value(value):
-    # JSON has no -Infinity (a silent clip's peak_dbfs) or NaN: they print as null.
+    # JSON has no -Infinity (a silent clip's peak_dbfs) or NaN: they print as null, inside lists too.
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
     return value
 
 
@@ -330,7 +371,7 @@ def print_export(result: dict) -> None:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from .dashboards import launch
 
-    return launch(args.lake, address=args.address, port=args.port, headless=args.headless)
+    return launch(args.lake, address=args.address, port=args.port, open_browser=not args.no_browser)
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
@@ -819,7 +860,8 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--address", default="127.0.0.1",
                            help="address to bind (default 127.0.0.1: this machine only)")
     dashboard.add_argument("--port", type=int, default=8501)
-    dashboard.add_argument("--headless", action="store_true", help="do not open a browser")
+    dashboard.add_argument("--no-browser", "--headless", dest="no_browser", action="store_true",
+                           help="never open a browser (one opens only when there is a terminal and a display)")
     dashboard.set_defaults(func=cmd_dashboard)
 
     config = argparse.ArgumentParser(add_help=False)

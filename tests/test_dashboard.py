@@ -167,28 +167,48 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served_dashboard(checked_lake):
-    """The app under `streamlit run`, headless on 127.0.0.1, until the module's tests end."""
+def served_dashboard(checked_lake, tmp_path_factory):
+    """`speechcraft dashboard` exactly as the README gives it, with no terminal (standard input from
+    /dev/null, output to a file, as under a scheduler or nohup), until the module's tests end."""
     if not shutil.which("chromium"):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: scripts/setup.sh installs it (apt-get install chromium)")
         pytest.skip("chromium is not installed")
     port = _free_port()
-    server = subprocess.Popen(streamlit_command("127.0.0.1", port), env={**os.environ, "SPEECHCRAFT_LAKE": checked_lake},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path_factory.mktemp("dashboard") / "out.txt"
+    command = [str(Path(sys.executable).with_name("speechcraft")), "dashboard", "--lake", checked_lake,
+               "--port", str(port)]
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
                 break
             except OSError:
+                assert server.poll() is None, f"the dashboard exited with {server.returncode}: {log.read_text()}"
                 time.sleep(0.5)
         else:
             pytest.fail("the dashboard did not start within 60 s")
-        yield f"http://127.0.0.1:{port}"
+        yield url, log
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_readme_command_serves_without_a_terminal(served_dashboard):
+    url, log = served_dashboard
+    assert urllib.request.urlopen(url, timeout=10).status == 200
+    printed = log.read_text()
+    assert f"at {url}" in printed                        # the URL is printed for the user to open
+    assert "Email" not in printed                        # Streamlit's sign-up prompt never appears
+
+
+def test_the_deploy_button_is_hidden():
+    command = streamlit_command()
+    assert command[command.index("--client.toolbarMode") + 1] == "viewer"
+    assert command[command.index("--server.headless") + 1] == "true"
 
 
 def _screenshot(url: str, out: Path) -> subprocess.CompletedProcess:
@@ -213,7 +233,7 @@ def test_a_real_browser_renders_the_charts(served_dashboard, page, tmp_path):
 
     out = Path(os.environ.get("SPEECHCRAFT_SCREENSHOTS", tmp_path)) / f"{page}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    shot = _screenshot(f"{served_dashboard}/{page}", out)
+    shot = _screenshot(f"{served_dashboard[0]}/{page}", out)
     assert shot.returncode == 0, shot.stderr
     assert "selector not found" not in shot.stdout, f"no chart rendered on {page}"
     assert "SpeechCraft lakehouse" in shot.stdout          # the page title: the app, not an error page
