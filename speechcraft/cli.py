@@ -12,12 +12,28 @@ from pathlib import Path
 CORPORA = ["aishell3", "libritts-r", "gigaspeech", "zhvoice", "folder"]
 
 
-def _quiet_services() -> None:
+def _quiet_services(foreground: bool = True) -> None:
     # No network here and on many users' clusters: never phone home.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if foreground:      # a served deployment keeps Prefect's tracebacks: its logs are all there is
+        import logging
+
+        for name in ("prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).addFilter(_one_line_user_errors)
+
+
+def _one_line_user_errors(record) -> bool:
+    """Prefect logs a flow's exception with its traceback before the command sees it. For the errors a
+    command answers with one `error:` line (the project's own, and bad values or missing packages), that
+    traceback reads as a crash: keep the log line, drop the traceback. Anything else keeps it."""
+    error = record.exc_info[1] if record.exc_info else None
+    if error is not None and (isinstance(error, (ValueError, ImportError))
+                              or type(error).__module__.startswith("speechcraft.")):
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def _print_outcome(run: dict, title: str, counts: str, rejects_where: str) -> None:
@@ -237,7 +253,7 @@ def print_pipeline(result: dict, lake: str | None, examples: int = 0) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _quiet_services()
+    _quiet_services(foreground=False)
     from .settings import ConfigError, load_project_config
 
     try:
@@ -421,39 +437,6 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
             "min_population": args.min_population}
 
 
-def _validate_emphasis(lake, args: argparse.Namespace) -> int:
-    from .tasks import emphasis
-
-    if not lake.exists("emphasis"):
-        print("error: no emphasis answers yet: run `speechcraft emphasize`, then "
-              "`speechcraft annotate --stage emphasis`", file=sys.stderr)
-        return 2
-    try:
-        rows = emphasis.against_held_out(lake)
-        if args.reference:
-            rows += emphasis.against_reference(lake, args.reference)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return _record_validation(lake, args, rows, {"stage": "emphasis"},
-                              "nothing to validate: no held-out stressed clip has an answer yet (more `emphasize --limit`?)")
-
-
-def _record_validation(lake, args: argparse.Namespace, rows: list[dict], params: dict, nothing: str) -> int:
-    """Store the rows as a `validate` run and print them."""
-    from .tasks import validation
-    from .warehouse.runs import finish_run, start_run
-
-    run = start_run(lake, "validate", None, {**params, "reference": str(args.reference) if args.reference else None})
-    validation.store(lake, rows, run["run_id"])
-    finish_run(lake, run, "completed")
-    if not rows:
-        print(nothing)
-        return 0
-    print_validations(run["run_id"], args.lake)
-    return 0
-
-
 def print_annotation(result: dict, lake: str | None) -> None:
     from rich.console import Console
 
@@ -544,25 +527,20 @@ def cmd_emphasize(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .tasks import validation
-    from .warehouse import Lakehouse
+    from .flows.validate import NothingToValidateError, validate_flow
 
-    lake = Lakehouse(args.lake)
-    if args.stage == "emphasis":
-        return _validate_emphasis(lake, args)
-    if not lake.exists("speakers"):
-        print("error: no speaker predictions yet: run `speechcraft annotate --stage speaker` first", file=sys.stderr)
-        return 2
     try:
-        reference = validation.read_reference(args.reference) if args.reference else None
-    except validation.ReferenceFileError as exc:
+        result = validate_flow(args.lake, stage=args.stage, reference=str(args.reference) if args.reference else None)
+    except (NothingToValidateError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = validation.against_metadata(lake)
-    if reference is not None:
-        rows += validation.against_reference(lake, args.reference)
-    return _record_validation(lake, args, rows, {"stage": "speaker"},
-                              "nothing to validate against: no clip with corpus metadata (or in --reference) has a prediction")
+    if not result["rows"]:
+        print("nothing to validate: no held-out stressed clip has an answer yet (more `emphasize --limit`?)"
+              if args.stage == "emphasis" else
+              "nothing to validate against: no clip with corpus metadata (or in --reference) has a prediction")
+        return 0
+    print_validations(result["run"]["run_id"], args.lake)
+    return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -662,28 +640,29 @@ def cmd_bins(args: argparse.Namespace) -> int:
     from .warehouse import Lakehouse
     from .warehouse.bins import BinVersionError
 
-    lake = Lakehouse(args.lake)
     try:
         if args.action == "show":
-            report = labels.edges_report(lake, args.min_population)
+            report = labels.edges_report(Lakehouse(args.lake), args.min_population)
             if report.is_empty():
                 print("no clip is measured and no edges are frozen yet: run `speechcraft annotate`")
                 return 0
             write_result(report.to_arrow(), args.format, sys.stdout)
             return 0
-        if args.action == "freeze":
-            n_groups, skipped, stats = labels.freeze(lake, args.name, args.config, args.min_population)
-            print(f"froze {n_groups} groups as {args.name!r} and pinned them; "
-                  f"{stats.changed} of {stats.clips} clips relabelled")
-            for language, attribute, gender, population in skipped:
-                print(f"  skipped {language} {attribute}{' ' + gender if gender else ''}: {population} usable "
-                      f"clips, under --min-population {args.min_population}")
-        else:
-            n_groups, stats = labels.use(lake, args.name, args.min_population)
-            print(f"pinned {n_groups} groups of {args.name!r}; {stats.changed} of {stats.clips} clips relabelled")
+        _quiet_services()
+        from .flows.bins import bins_flow
+
+        result = bins_flow(args.action, args.name, lake_uri=args.lake,
+                           config=str(args.config) if getattr(args, "config", None) else None,
+                           min_population=args.min_population)
     except (BinVersionError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    stats = result["stats"]
+    verb = "froze {groups} groups as {name!r} and pinned them" if args.action == "freeze" else "pinned {groups} groups of {name!r}"
+    print(f"{verb.format(groups=result['groups'], name=args.name)}; {stats.changed} of {stats.clips} clips relabelled")
+    for language, attribute, gender, population in result["skipped"]:
+        print(f"  skipped {language} {attribute}{' ' + gender if gender else ''}: {population} usable "
+              f"clips, under --min-population {args.min_population}")
     return 0
 
 

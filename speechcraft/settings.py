@@ -32,7 +32,11 @@ SECTIONS = ("pipeline", "runner", "sources", "annotate", "stages")
 PIPELINE_OPTIONS = {"lake": str, "steps": list, "exports": list, "export_dir": str, "export_audio": str,
                     "reference": str}
 RUNNER_OPTIONS = {"kind": str, "address": str, "in_flight": int, "resources": dict}
-RESOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
+REANNOTATE_OPTIONS = {"stages": list, "vad": str, "reference": str, "clips_per_task": int, "workers": int,
+                    "min_population": int}
+SOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
+ANNOTATE_OPTIONS = {"stages": list, "vad": str, "reference": str, "clips_per_task": int, "workers": int,
+                    "min_population": int}
 SOURCE_OPTIONS = {"corpus": str, "path": str, "subsets": list, "name": str, "language": str, "stress": (int, str),
                   "schedule": str, "interval": int}
 
@@ -102,6 +106,7 @@ def load_project_config(path: Path | None = None) -> dict:
             raise ConfigError(f"{file}: [[sources]] #{number} needs {missing[0]} = ...")
         if "schedule" in source and "interval" in source:
             raise ConfigError(f"{file}: [[sources]] #{number} has both schedule and interval: keep one")
+    _check_options(file, "annotate", config.get("annotate", {}), ANNOTATE_OPTIONS)
     for stage, options in config.get("stages", {}).items():
         _check_options(file, f"stages.{stage}", options, STAGE_OPTIONS)
     return config

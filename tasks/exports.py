@@ -8,8 +8,8 @@ What gets published, and when:
   or texts (ingest, emphasize, annotate, describe) was still going or finished after the check started (a
   completed one that added and updated nothing, such as a scheduled run with nothing new, does not count): the
   export is refused with `ExportBlockedError`, naming what failed and asking for `speechcraft check`. The
-  `runs` table is the change log this reads (relabelling with `bins freeze/use` writes no run: the per-clip
-  `stale_texts` rule below catches what that makes wrong).
+  `runs` table is the change log this reads (`bins freeze/use` relabels as a `bins` run, so it counts too;
+  the per-clip `stale_texts` rule below catches texts a relabelling made wrong).
 - **Per clip** (`EXCLUSIONS`, first rule that applies): measured by the acoustic stage, no hard acoustic flag
   (`no_speech`, `too_short`), a transcript, gender and the pitch/energy/speed labels, a published passing
   description and instruction, written from the labels the clip has now. Every excluded clip is counted
@@ -57,7 +57,7 @@ AUDIO_MODES = ("embed", "reference")
 MANIFEST = "export.json"
 STAGING_PREFIX = ".staging-"
 # Flows whose runs change what an export reads; a run of one after the latest check makes that check stale.
-WRITING_FLOWS = ("ingest", "emphasize", "annotate", "describe")
+WRITING_FLOWS = ("ingest", "emphasize", "annotate", "bins", "describe")
 HARD_FLAGS = ("no_speech", "too_short")
 # reason -> why; checked in this order, a clip is counted under the first that applies
 EXCLUSIONS = {

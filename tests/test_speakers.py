@@ -130,6 +130,8 @@ def test_a_bad_reference_file_is_refused_with_its_line(annotated_lake, tmp_path,
     ("[stage]\n", "unknown section [stage]"),
     ("[stages.speaker\n", "not valid TOML"),
     ("[stages.speeker]\nbackend = 'model'\n", "unknown stage 'speeker'"),
+    ("[annotate]\nstagez = ['speaker']\n", "[annotate] has unknown option 'stagez'"),
+    ("[annotate]\nclips_per_task = 'many'\n", "[annotate] clips_per_task must be a int"),
 ])
 def test_a_bad_project_config_fails_before_any_work(annotated_lake, tmp_path, capsys, content, message):
     config = tmp_path / "speechcraft.toml"
