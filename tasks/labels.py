@@ -3,6 +3,8 @@ frozen as versions in `bin_edges`, and the `labels` table computed against the p
 
 Percentile mode follows the released SpeechCraft code: pitch binned within gender (male cut at the 40th and
 90th percentiles, female at the 10th and 60th), energy and speed in equal-count thirds, per language.
+A group too small for percentiles (a user's first, small try) is labelled from the default edges of
+bin_defaults.toml (version `defaults-v1`, docs/bins.md), and so is pitch where the gender is unknown.
 Labels are cheap (a join), so every run recomputes them all in memory and writes only the rows that changed.
 """
 from __future__ import annotations
@@ -17,7 +19,11 @@ import polars as pl
 from ..warehouse import Lakehouse
 from ..warehouse import bins
 
-MIN_POPULATION = 20           # fewer clips than this in a group: no percentile edges, its labels stay empty
+MIN_POPULATION = 20           # fewer clips than this in a group: no percentile edges, the default edges
+# The default edges ship inside the package (docs/bins-fixed.toml links here). A frozen version is never
+# edited, so a change to the file must come with a new version name.
+DEFAULT_EDGES = Path(__file__).with_name("bin_defaults.toml")
+DEFAULT_VERSION = "defaults-v1"
 LANGUAGES = ("zh", "en")
 PITCH_GENDERS = ("male", "female")
 UNUSABLE_FLAGS = ["no_speech", "too_short"]    # measured, but kept out of the populations edges come from
@@ -46,6 +52,7 @@ class LabelStats:
     clips: int = 0                 # clips with acoustics
     changed: int = 0               # label rows written this run
     auto_version: str | None = None   # a version frozen automatically for groups that had none
+    default_groups: int = 0           # groups with no edges and too few clips (or no gender): given the defaults
 
 
 def population(lake: Lakehouse) -> pl.DataFrame:
@@ -99,12 +106,13 @@ def percentile_groups(pop: pl.DataFrame, min_population: int = MIN_POPULATION,
 
 def fixed_groups(path: Path) -> list[dict]:
     """Edges from a TOML file: a table per language (or `*` for both) with keys `pitch_male`, `pitch_female`,
-    `energy`, `speed`, each two ascending cut points. Example: docs/bins-fixed.toml."""
+    `pitch_unknown` (speakers of unknown gender), `energy`, `speed`, each two ascending cut points.
+    Example: docs/bins-fixed.toml."""
     try:
         config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read the bin config {path}: {exc}") from None
-    keys = {"pitch_male": ("pitch", "male"), "pitch_female": ("pitch", "female"),
+    keys = {"pitch_male": ("pitch", "male"), "pitch_female": ("pitch", "female"), "pitch_unknown": ("pitch", None),
             "energy": ("energy", None), "speed": ("speed", None)}
     groups = []
     for section, table in config.items():
@@ -131,6 +139,33 @@ def fixed_groups(path: Path) -> list[dict]:
     return groups
 
 
+def default_groups() -> list[dict]:
+    """The default edges as the rows of version DEFAULT_VERSION."""
+    return [{**g, "mode": "default", "source": f"speechcraft default edges ({DEFAULT_EDGES.name}; docs/bins.md)"}
+            for g in fixed_groups(DEFAULT_EDGES)]
+
+
+def pin_defaults(lake: Lakehouse, groups: set[tuple[str, str, str | None]]) -> int:
+    """Pin the default edges for these (language, attribute, gender) groups only. The whole default set is
+    stored once, unpinned, so that every group pinned to it later points at the same frozen rows.
+    Returns the groups pinned (a group the defaults do not cover, e.g. another language, stays unlabelled)."""
+    if DEFAULT_VERSION not in bins.version_names(lake):
+        bins.save_version(lake, DEFAULT_VERSION, default_groups(), pin=False)
+    return bins.pin_version(lake, DEFAULT_VERSION, groups)
+
+
+def _measured_groups(pop: pl.DataFrame) -> set[tuple[str, str, str | None]]:
+    """(language, attribute, gender) of every group holding a clip with a value to bin; for pitch the
+    clip's gender, null where it is unknown."""
+    groups = set()
+    for attribute, spec in ATTRIBUTES.items():
+        value = pl.col(spec.column)
+        gender = pl.col("gender") if spec.by_gender else pl.lit(None, pl.String)
+        measured = pop.filter(value.is_not_null() & value.is_not_nan()).select("language", gender.alias("g"))
+        groups |= {(language, attribute, g) for language, g in measured.unique().iter_rows()}
+    return groups
+
+
 def _bin(attribute: str, edges: pl.DataFrame, pop: pl.DataFrame) -> pl.DataFrame:
     """clip_id, <attribute>_label, <attribute>_edges for the clips this attribute's edges reach."""
     spec = ATTRIBUTES[attribute]
@@ -142,7 +177,8 @@ def _bin(attribute: str, edges: pl.DataFrame, pop: pl.DataFrame) -> pl.DataFrame
              .when(value < pl.col("low_edge")).then(pl.lit(low))
              .when(value < pl.col("high_edge")).then(pl.lit(normal))
              .otherwise(pl.lit(high)))
-    return (pop.join(group_edges, on=on, how="inner")
+    # null gender joins null gender: pitch of a speaker of unknown gender takes the `pitch_unknown` edges
+    return (pop.join(group_edges, on=on, how="inner", nulls_equal=True)
             .select("clip_id", label.alias(f"{attribute}_label"),
                     pl.when(label.is_not_null()).then(pl.col("version")).alias(f"{attribute}_edges")))
 
@@ -161,8 +197,9 @@ def compute_labels(pop: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
 
 def relabel(lake: Lakehouse, min_population: int = MIN_POPULATION) -> LabelStats:
     """Bring `labels` up to date with the acoustics and the pinned edges. Groups that have no pinned edges
-    yet and enough clips get percentile edges frozen automatically (a new version, `auto-<time>`); groups
-    that have edges keep them, whatever was ingested since."""
+    yet and enough clips get percentile edges frozen automatically (a new version, `auto-<time>`); those
+    with too few get the default edges pinned. Groups that have edges keep them, whatever was ingested
+    since: percentile edges replace the defaults only when the user freezes them."""
     pop = population(lake)
     stats = LabelStats(clips=pop.height)
     if pop.is_empty():
@@ -170,10 +207,15 @@ def relabel(lake: Lakehouse, min_population: int = MIN_POPULATION) -> LabelStats
     pinned = bins.in_force(lake)
     have = set() if pinned.is_empty() else set(pinned.select(bins.GROUP).iter_rows())
     candidates, _ = percentile_groups(pop, min_population, source=_acoustics_source(pop))
-    missing = [g for g in candidates if (g["language"], g["attribute"], g["gender"]) not in have]
+    keyed = {(g["language"], g["attribute"], g["gender"]): g for g in candidates}
+    missing = [g for key, g in keyed.items() if key not in have]
     if missing:
         stats.auto_version = "auto-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         bins.save_version(lake, stats.auto_version, missing)
+    uncovered = _measured_groups(pop) - have - set(keyed)
+    if uncovered:
+        stats.default_groups = pin_defaults(lake, uncovered)
+    if missing or stats.default_groups:
         pinned = bins.in_force(lake)
 
     labels = compute_labels(pop, pinned)
@@ -197,6 +239,10 @@ def freeze(lake: Lakehouse, version: str, config_path: Path | None = None,
            min_population: int = MIN_POPULATION) -> tuple[int, list, LabelStats]:
     """Freeze edges as `version` and pin them: fixed edges from `config_path`, else percentiles of the clips
     measured now. Relabels against them. Returns (groups frozen, groups skipped for too few clips, stats)."""
+    if version.startswith("defaults-"):
+        raise bins.BinVersionError(f"bin version names starting with 'defaults-' are kept for the default "
+                                   f"edges; choose another --name (pin them with `speechcraft bins use "
+                                   f"{DEFAULT_VERSION}`)")
     if config_path is not None:
         groups, skipped = fixed_groups(config_path), []
     else:

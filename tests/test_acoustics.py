@@ -12,6 +12,7 @@ from speechcraft.models.pitch import PitchTrack, PraatPitch
 from speechcraft.models.speech_units import count_units
 from speechcraft.tasks.acoustic_analysis import PITCH_MARGIN_S, AcousticConfig, Flag, measure
 from speechcraft.tasks.audio import decode_audio
+from speechcraft.warehouse import Lakehouse, bins
 from speechcraft.warehouse.sql import query
 
 pytestmark = pytest.mark.slow
@@ -96,8 +97,8 @@ def test_labels_follow_the_measurements(annotated_lake, corpora):
 
 
 def test_labels_are_the_measurements_binned_by_the_edges_in_force(annotated_lake):
-    edges = {(r["language"], r["attribute"], r["gender"]): (r["low_edge"], r["high_edge"]) for r in
-             query("SELECT * FROM bin_edges", annotated_lake).to_pylist()}    # one version: auto-frozen
+    edges = {(r["language"], r["attribute"], r["gender"]): (r["low_edge"], r["high_edge"])
+             for r in bins.in_force(Lakehouse(annotated_lake)).to_dicts()}
     rows = query("SELECT * FROM clip_annotations WHERE pitch_label IS NOT NULL", annotated_lake).to_pylist()
     assert len(rows) > 100
     for row in rows:

@@ -57,7 +57,7 @@ def test_rerun_does_no_work_and_a_version_bump_redoes_exactly_that_stage(corpora
 
     second = _annotate(lake, clips_per_task=40)
     assert second["acoustics"] == {**second["acoustics"], "todo": 0, "computed": 0, "cached": 0, "up_to_date": n}
-    assert second["labels"] == {"clips": n, "changed": 0, "auto_version": None}
+    assert second["labels"] == {"clips": n, "changed": 0, "auto_version": None, "default_groups": 0}
     assert {r["clip_id"]: r["computed_at"] for r in Lakehouse(lake).read("acoustics").to_pylist()} == measured
 
     monkeypatch.setattr(acoustics, "ACOUSTICS_VERSION", "bumped-for-the-test")
@@ -154,16 +154,18 @@ def test_fixed_edges_from_a_config_file(corpora, prefect_harness, tmp_path, priv
     _annotate(lake)
     assert main(["bins", "freeze", "--name", "fixed", "--config", str(DOCS / "bins-fixed.toml"),
                  "--lake", lake]) == 0
-    rows = query("SELECT gender, pitch_hz, pitch_label, speech_rate, speed_label FROM clip_annotations "
+    rows = query("SELECT language, gender, pitch_hz, pitch_label, speech_rate, speed_label FROM clip_annotations "
                  "WHERE pitch_label IS NOT NULL", lake).to_pylist()
     assert len(rows) == len(corpora["prosody"].clips)
-    cuts = {"male": (115.69, 149.72), "female": (141.62, 184.52)}
+    pitch_cuts = {"male": (115.69, 149.72), "female": (141.62, 184.52)}       # ParaSpeechCaps' merged Hz bins
+    speed_cuts = {"en": (4.41, 5.89), "zh": (3.69, 4.93)}
     for row in rows:
-        low, high = cuts[row["gender"]]
+        low, high = pitch_cuts[row["gender"]]
         assert row["pitch_label"] == ("low" if row["pitch_hz"] < low else "normal" if row["pitch_hz"] < high
                                       else "high")
-        assert row["speed_label"] == ("slow" if row["speech_rate"] < 3.5 else "normal"
-                                      if row["speech_rate"] < 5.0 else "fast")
+        low, high = speed_cuts[row["language"]]
+        assert row["speed_label"] == ("slow" if row["speech_rate"] < low else "normal"
+                                      if row["speech_rate"] < high else "fast")
     bad = tmp_path / "bad.toml"
     bad.write_text('[en]\nspeed = [5.0, 3.0]\n')
     assert main(["bins", "freeze", "--name", "bad", "--config", str(bad), "--lake", lake]) == 2

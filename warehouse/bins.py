@@ -3,9 +3,11 @@
 A version is written once and never edited. Each row is one group (language, attribute, and gender for
 pitch); the group's edges in force are those of the version pinned to it most recently. Pinning a version
 is the only thing that changes which edges label a clip, so ingesting more data never relabels silently.
+A version may be stored unpinned and its groups pinned one by one (the default edges: tasks/labels.py).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timezone
 
 import polars as pl
@@ -45,12 +47,15 @@ def save_version(lake: Lakehouse, version: str, groups: list[dict], pin: bool = 
     return len(rows)
 
 
-def pin_version(lake: Lakehouse, version: str) -> int:
-    """Make every group of `version` the one in force. Returns the number of groups pinned."""
+def pin_version(lake: Lakehouse, version: str, groups: Collection[tuple] | None = None) -> int:
+    """Make every group of `version` the one in force, or only those of it named in `groups`
+    ((language, attribute, gender) tuples). Returns the number of groups pinned."""
     rows = lake.read(TABLE, where=f"version = {sql_literal_list([version])[1:-1]}").to_pylist()
     if not rows:
         known = ", ".join(sorted(version_names(lake))) or "none yet"
         raise BinVersionError(f"no bin version {version!r} (versions: {known})")
+    if groups is not None:
+        rows = [r for r in rows if (r["language"], r["attribute"], r["gender"]) in groups]
     now = datetime.now(timezone.utc)
     lake.upsert(TABLE, [{**r, "pinned_at": now} for r in rows])
     return len(rows)

@@ -142,7 +142,7 @@ def histogram(con, measure: str, bins: int = 40) -> pd.DataFrame:
 def edges_in_force(con, measure: str) -> pd.DataFrame:
     """The bin edges labels are cut at now (the latest pin of each group)."""
     return _frame(con, """SELECT language, coalesce(gender, 'all') AS gender, low_edge, high_edge, version, unit
-                          FROM bin_edges WHERE attribute = ?
+                          FROM bin_edges WHERE attribute = ? AND pinned_at IS NOT NULL
                           QUALIFY row_number() OVER (PARTITION BY language, gender ORDER BY pinned_at DESC) = 1
                           ORDER BY language, gender""", [measure])
 
