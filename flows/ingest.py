@@ -34,7 +34,9 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_uri: str | None = None,
                 batch_size: int = DEFAULT_BATCH_SIZE, options: dict | None = None,
                 show_progress: bool = True) -> dict:
-    """Ingest one corpus into the lakehouse; returns the finished `runs` row."""
+    """Ingest one corpus into the lakehouse; returns the finished `runs` row, with `n_warnings` (rows of
+    `rejects` that note an input taken anyway, e.g. `recovered_encoding`) and `layout` (one line per subset:
+    which metadata file, and under which folder its paths were found)."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     reader = get_reader(corpus, root, subsets, **(options or {}))
@@ -65,7 +67,8 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
                     return
                 totals.add(stats)
                 progress.update(f"{totals.scanned} clips · {totals.new} new · {totals.unchanged} unchanged · "
-                                f"{totals.rejected} rejected · {totals.audio_seconds / 3600:.2f} h")
+                                f"{totals.rejected} rejected · {totals.warnings} warnings · "
+                                f"{totals.audio_seconds / 3600:.2f} h")
 
             for number, batch in enumerate(batched(reader.scan(), batch_size)):
                 in_flight.append(ingest_batch.submit(lake.uri, run["run_id"], batch, str(reader.root),
@@ -81,10 +84,15 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
     status = "completed" if not failed_batches else "partial"
     error = f"{failed_batches} batch(es) failed; re-run to retry them" if failed_batches else None
     finished = finish_run(lake, run, status, _counts(totals), error=error)
-    logger.info("ingest %s: %d scanned, %d new, %d updated, %d unchanged, %d rejected, %.3f h of audio",
-                reader.name, totals.scanned, totals.new, totals.updated, totals.unchanged,
-                totals.rejected, totals.audio_seconds / 3600)
-    return finished
+    logger.info("ingest %s: %d scanned, %d new, %d updated, %d unchanged, %d rejected, %d warnings, "
+                "%.3f h of audio", reader.name, totals.scanned, totals.new, totals.updated, totals.unchanged,
+                totals.rejected, totals.warnings, totals.audio_seconds / 3600)
+    # Where each subset's metadata paths were found (corpora whose layout varies): for the caller to show.
+    layout = reader.layout_report()
+    for line in layout:
+        logger.info("layout %s", line)
+    # Not columns of `runs`: returned with its row for the command line's summary.
+    return {**finished, "n_warnings": totals.warnings, "layout": layout}
 
 
 def _counts(totals: BatchStats) -> dict:

@@ -20,7 +20,7 @@ from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
 from ..warehouse.schema import EXTRA_COLUMNS
 from .audio import AudioError, DecodedAudio, decode_audio, peak_dbfs
-from .corpora.base import ClipSource, Reject, RejectReason, ScanItem
+from .corpora.base import WARNING_REASONS, ClipSource, Reject, RejectReason, ScanItem
 from .rejects import reject_row
 
 STAGE = "ingest"
@@ -37,6 +37,7 @@ class BatchStats:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    warnings: int = 0          # rows of WARNING_REASONS: inputs taken with a remark, not lost
     audio_seconds: float = 0.0
 
     def add(self, other: "BatchStats") -> None:
@@ -53,6 +54,10 @@ def fingerprint(source: ClipSource) -> str | None:
         return None
     described = {**asdict(source), "audio_path": str(source.audio_path),
                  "file": [stat.st_size, stat.st_mtime_ns]}
+    if not source.warnings:
+        # A clip read without a remark hashes as it did before clips carried warnings (no needless re-ingest);
+        # one whose warning comes or goes (a line re-saved in UTF-8) is read again, so its rows follow.
+        del described["warnings"]
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -114,8 +119,10 @@ def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root:
     """The work of one batch (plain function; the Prefect task below wraps it)."""
     lake = Lakehouse(lake_uri)
     sources = [i for i in items if isinstance(i, ClipSource)]
-    rejects = [i for i in items if isinstance(i, Reject)]
-    stats = BatchStats(scanned=len(sources))
+    rejects = [i for i in items if isinstance(i, Reject) and i.reason not in WARNING_REASONS]
+    warnings = [i for i in items if isinstance(i, Reject) and i.reason in WARNING_REASONS] + \
+        [warning for source in sources for warning in source.warnings]
+    stats = BatchStats(scanned=len(sources), warnings=len(warnings))
 
     fingerprints = {s.clip_id: fingerprint(s) for s in sources}
     stored = lake.lookup("clips", list(fingerprints), ["clip_id", "source_fingerprint"]).to_pylist()
@@ -136,12 +143,18 @@ def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root:
     stats.audio_seconds = sum(r["duration_s"] for r in rows)
     stats.rejected = len(rejects)
     now = datetime.now(timezone.utc)
-    lake.insert_missing("rejects", [reject_row(STAGE, r, run_id, now) for r in rejects])
+    warning_rows = [reject_row(STAGE, w, run_id, now) for w in warnings]
+    lake.insert_missing("rejects", [reject_row(STAGE, r, run_id, now) for r in rejects] + warning_rows)
     if rows:
-        # A clip whose audio an earlier run rejected and that lands now was fixed: that reject is history.
+        # A clip whose audio an earlier run rejected and that lands now was fixed: that reject is history. So is
+        # a warning its reading no longer gives (a clip travels with its warnings, so they are all in this batch).
         landed = sql_literal_list(r["clip_id"] for r in rows)
-        lake.delete_where("rejects", f"stage = '{STAGE}' AND run_id != '{run_id}' AND clip_id IN {landed} "
-                                     f"AND reason IN {sql_literal_list(AUDIO_REASONS)}")
+        stale = f"reason IN {sql_literal_list(WARNING_REASONS)}"
+        if warning_rows:
+            stale += f" AND reject_id NOT IN {sql_literal_list(r['reject_id'] for r in warning_rows)}"
+        lake.delete_where("rejects", f"stage = '{STAGE}' AND clip_id IN {landed} AND ("
+                                     f"(run_id != '{run_id}' AND reason IN {sql_literal_list(AUDIO_REASONS)}) "
+                                     f"OR ({stale}))")
     return stats
 
 

@@ -33,8 +33,12 @@ def _clips_under(lake: str, root: Path) -> dict[str, dict]:
 
 @pytest.mark.parametrize("folder", [f for _, f in FIXTURE_CORPORA])
 def test_every_expected_clip_lands_with_its_columns(ingested_lake, corpora, folder):
-    truth = corpora[folder]
-    stored = _clips_under(ingested_lake, truth.root)
+    _assert_clips_land(ingested_lake, corpora[folder])
+
+
+def _assert_clips_land(lake: str, truth) -> None:
+    """Exactly the truth's clips are stored from its root, each with the columns the truth gives."""
+    stored = _clips_under(lake, truth.root)
     assert sorted(stored) == sorted(c.clip_id for c in truth.clips)
     for expected in truth.clips:
         row = stored[expected.clip_id]
@@ -59,10 +63,19 @@ def test_every_expected_clip_lands_with_its_columns(ingested_lake, corpora, fold
 @pytest.mark.parametrize("name", ["aishell3", "libritts-r", "gigaspeech", "zhvoice", "folder", "prosody"])
 def test_every_bad_input_is_rejected_with_its_reason(ingested_lake, corpora, name):
     truths = [truth for truth in corpora.values() if truth.corpus == name]
-    expected = Counter((r.source, r.reason) for truth in truths for r in truth.rejects)
-    stored = query(f"SELECT source, reason FROM rejects WHERE corpus = '{name}'", ingested_lake).to_pylist()
-    assert Counter((r["source"], r["reason"]) for r in stored) == expected
+    expected = _expected_rejects(truths)
+    assert _stored_rejects(ingested_lake, name) == expected
     assert expected, f"the {name} fixture has no bad inputs"
+
+
+def _expected_rejects(truths) -> Counter:
+    return Counter((r.source, r.reason, f"{t.corpus}/{r.native_id}" if r.native_id else None)
+                   for t in truths for r in t.rejects)
+
+
+def _stored_rejects(lake: str, corpus: str) -> Counter:
+    stored = query(f"SELECT source, reason, clip_id FROM rejects WHERE corpus = '{corpus}'", lake).to_pylist()
+    return Counter((r["source"], r["reason"], r["clip_id"]) for r in stored)
 
 
 def test_span_clips_are_spans_of_one_file(ingested_lake, corpora):
@@ -173,3 +186,81 @@ def test_two_folders_with_one_name_never_overwrite_each_other(corpora, prefect_h
     assert main(["ingest", "folder", str(second), "--lake", lake, "--name", "wavs-b"]) == 0
     counts = query("SELECT corpus, count(*) AS n FROM clips GROUP BY corpus ORDER BY corpus", lake).to_pylist()
     assert counts == [{"corpus": "wavs", "n": len(before)}, {"corpus": "wavs-b", "n": len(before)}]
+
+
+# -- zhvoice layouts and metadata lines that are not UTF-8, through the real ingest -----------------------------
+@pytest.fixture(scope="module")
+def hybrid(tmp_path_factory):
+    from speechcraft.fixtures import zhvoice
+
+    return zhvoice.build_hybrid(tmp_path_factory.mktemp("hybrid") / "zhvoice")
+
+
+def test_hybrid_zhvoice_layout_lands_every_clip(hybrid, prefect_harness, tmp_path, capsys):
+    from speechcraft.flows.ingest import ingest_flow
+
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", "zhvoice", str(hybrid.root), "--lake", lake, "--batch-size", "3"]) == 0
+    _assert_clips_land(lake, hybrid)
+    assert _stored_rejects(lake, "zhvoice") == _expected_rejects([hybrid])
+    # a recovered line's warning row is not a reject: the summary counts only the real ones
+    warnings = [r for r in hybrid.rejects if r.reason == "recovered_encoding"]
+    assert warnings and f"{len(hybrid.rejects) - len(warnings)} rejected" in capsys.readouterr().out
+
+    before = _table(lake, "rejects")
+    rerun = ingest_flow("zhvoice", str(hybrid.root), lake_uri=lake, batch_size=3, show_progress=False)
+    assert (rerun["n_new"], rerun["n_updated"], rerun["n_unchanged"]) == (0, 0, len(hybrid.clips))
+    assert (rerun["n_rejected"], rerun["n_warnings"]) == (len(hybrid.rejects) - len(warnings), len(warnings))
+    assert _table(lake, "rejects") == before
+    layout = {line.split(":")[0]: line for line in rerun["layout"]}
+    assert set(layout) == {"zhaishell", "zhprimewords", "zhmagicdata", "zhthchs30"}
+    assert "zhthchs30/metadata.csv" in layout["zhthchs30"] and "the corpus root" in layout["zhthchs30"]
+
+
+def test_a_zhvoice_subset_found_nowhere_fails_the_ingest_naming_what_was_tried(prefect_harness, tmp_path, capsys):
+    root = tmp_path / "zhvoice"
+    (root / "zhthchs30" / "A11").mkdir(parents=True)
+    (root / "zhthchs30" / "metadata.csv").write_text("index\tsentence\nzhthchs30/A11/A11_0.mp3\t绿是阳春烟景\n",
+                                                     encoding="utf-8")
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", "zhvoice", str(root), "--lake", lake]) == 2
+    err = capsys.readouterr().err
+    assert "zhthchs30/metadata.csv" in err and f"{root}/zhthchs30/" in err
+    assert [r["status"] for r in query("SELECT status FROM runs", lake).to_pylist()] == ["failed"]
+    assert Lakehouse(lake).count("clips") == 0
+
+
+def test_a_recovered_line_keeps_its_warning_across_reruns_until_the_line_is_fixed(corpora, prefect_harness,
+                                                                                   tmp_path):
+    from speechcraft.fixtures.encodings import RECIPES, with_encoded_lines
+    from speechcraft.flows.ingest import ingest_flow
+
+    copy = with_encoded_lines(corpora["aishell3"], tmp_path / "aishell3")
+    lake = str(tmp_path / "lake")
+    warning_rows = ("SELECT source, clip_id, run_id FROM rejects WHERE reason = 'recovered_encoding' "
+                    "AND stage = 'ingest'")
+    first = ingest_flow("aishell3", str(copy.root), lake_uri=lake, show_progress=False)
+    clip_id = f"aishell3/{copy.recovered}"
+    landed = query(f"SELECT transcript FROM clips WHERE clip_id = '{clip_id}'", lake).to_pylist()
+    assert landed == [{"transcript": copy.transcript}]
+    assert query(warning_rows, lake).to_pylist() == [
+        {"source": copy.recovered_source, "clip_id": clip_id, "run_id": first["run_id"]}]
+    assert first["n_warnings"] == 1
+    assert first["n_rejected"] == len(corpora["aishell3"].rejects) + 1      # + the undecodable line
+    unreadable = query(f"SELECT reason, clip_id FROM rejects WHERE source = '{copy.unreadable_source}'",
+                       lake).to_pylist()
+    assert unreadable == [{"reason": "bad_encoding", "clip_id": f"aishell3/{copy.unreadable}"}]
+
+    again = ingest_flow("aishell3", str(copy.root), lake_uri=lake, show_progress=False)
+    assert (again["n_new"], again["n_updated"]) == (0, 0)
+    assert query(warning_rows, lake).num_rows == 1                       # kept, not repeated
+
+    # the user re-saves the file as UTF-8: the clip is read again and its warning is history
+    content = copy.root / RECIPES["aishell3"].metadata
+    lines = content.read_bytes().split(b"\n")
+    number = int(copy.recovered_source.rsplit(":", 1)[1])
+    lines[number - 1] = lines[number - 1].decode("gb18030").encode("utf-8")
+    content.write_bytes(b"\n".join(lines))
+    fixed = ingest_flow("aishell3", str(copy.root), lake_uri=lake, show_progress=False)
+    assert (fixed["n_updated"], fixed["n_warnings"]) == (1, 0)
+    assert query(warning_rows, lake).num_rows == 0

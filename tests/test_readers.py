@@ -3,6 +3,7 @@ layout errors, streaming."""
 from __future__ import annotations
 
 import json
+import shutil
 import tracemalloc
 from collections import Counter
 
@@ -141,3 +142,99 @@ def test_gigaspeech_json_is_streamed_not_loaded_whole(tmp_path):
     _, load_peak = peak_bytes(lambda: len(json.loads(path.read_text(encoding="utf-8"))["audios"]))
     assert count == 400 * 60              # every segment (missing audio files: rejects, one per segment)
     assert scan_peak < load_peak / 4, f"scan peak {scan_peak / 1e6:.1f} MB vs loading {load_peak / 1e6:.1f} MB"
+
+
+# -- zhvoice layouts: every base a documented layout allows, the one that holds the file --------------------
+@pytest.fixture(scope="module")
+def hybrid(tmp_path_factory):
+    """zhvoice with layouts (a), (b) and a per-subset metadata.csv relative to the root, in one root."""
+    from speechcraft.fixtures import zhvoice
+
+    return zhvoice.build_hybrid(tmp_path_factory.mktemp("hybrid") / "zhvoice")
+
+
+def test_zhvoice_hybrid_layout_offers_every_clip_at_its_real_path(hybrid):
+    reader = get_reader("zhvoice", hybrid.root)
+    clips, rejects = _scan("zhvoice", hybrid.root)
+    by_id = {c.clip_id: c for c in clips}
+    for expected in hybrid.clips:
+        assert by_id[expected.clip_id].audio_path == hybrid.root / expected.audio_relpath, expected.clip_id
+    # the scan's own rejects (decoding finds the rest) are all in the truth: no clip lost as missing_audio
+    expected = {(r.source, r.reason, r.native_id) for r in hybrid.rejects}
+    assert {(r.source, str(r.reason), r.native_id) for r in rejects} <= expected
+
+
+def test_zhvoice_reports_the_layout_found_for_each_subset(hybrid):
+    reader = get_reader("zhvoice", hybrid.root)
+    list(reader.scan())
+    report = {line.split(":")[0]: line for line in reader.layout_report()}
+    assert set(report) == {"zhaishell", "zhprimewords", "zhmagicdata", "zhthchs30"}
+    assert "text/metadata.csv" in report["zhaishell"] and "the corpus root" in report["zhaishell"]
+    assert "zhmagicdata/metadata.csv" in report["zhmagicdata"] and "zhmagicdata/" in report["zhmagicdata"] \
+        and "double" in report["zhmagicdata"]
+    assert "zhthchs30/metadata.csv" in report["zhthchs30"] and "the corpus root" in report["zhthchs30"]
+    # its good, truncated and repeated lines; the missing clip and the undecodable line's clip are nowhere
+    assert report["zhthchs30"] == ("zhthchs30: zhthchs30/metadata.csv: 5 lines relative to the corpus root, "
+                                   "2 lines found nowhere")
+
+
+def _write_thchs_archive(root, lines: list[str]) -> None:
+    (root / "zhthchs30" / "A11").mkdir(parents=True)
+    (root / "zhthchs30" / "metadata.csv").write_text("index\tsentence\n" + "".join(f"{line}\n" for line in lines),
+                                                     encoding="utf-8")
+
+
+def test_zhvoice_subset_whose_lines_resolve_nowhere_is_a_layout_error(tmp_path):
+    root = tmp_path / "zhvoice"
+    _write_thchs_archive(root, ["zhthchs30/A11/A11_0.mp3\t绿是阳春烟景", "zhthchs30/A11/A11_1.mp3\t他仅凭腰部的力量"])
+    (root / "zhthchs30" / "A11" / "A11_0.wav").write_bytes(b"RIFF")   # converted to wav: no listed mp3 anywhere
+    with pytest.raises(CorpusLayoutError) as error:
+        list(get_reader("zhvoice", root).scan())
+    message = str(error.value)
+    assert "zhthchs30/metadata.csv" in message and "zhthchs30/A11/A11_0.mp3" in message
+    for base in (root / "zhthchs30", root, root / "zhthchs30" / "zhthchs30"):
+        assert f"{base}/" in message, base
+    assert "2 lines" in message
+
+
+def test_zhvoice_combined_list_of_subsets_not_on_disk_is_no_layout_error(tmp_path):
+    root = tmp_path / "zhvoice"
+    _write_thchs_archive(root, ["zhthchs30/A11/A11_0.mp3\t绿是阳春烟景"])
+    (root / "zhthchs30" / "A11" / "A11_0.mp3").write_bytes(b"ID3")
+    (root / "text").mkdir()
+    (root / "text" / "metadata.csv").write_text("index\tsentence\nzhstcmds/P00406I/P00406I_1.mp3\t你好\n",
+                                                encoding="utf-8")
+    reader = get_reader("zhvoice", root)
+    clips, rejects = _scan("zhvoice", root)
+    assert [c.native_id for c in clips] == ["zhthchs30/A11/A11_0"] and rejects == []
+    list(reader.scan())
+    assert any(line.startswith("zhstcmds:") and "not on disk" in line for line in reader.layout_report())
+    shutil.rmtree(root / "zhthchs30")       # no subset folder at all: nothing could be read, which is an error
+    with pytest.raises(CorpusLayoutError, match="zhXXX"):
+        get_reader("zhvoice", root).check_layout()
+
+
+# -- metadata lines that are not UTF-8 ------------------------------------------------------------------------
+@pytest.mark.parametrize("corpus", ["aishell3", "libritts-r"])
+def test_gb18030_line_is_recovered_and_an_undecodable_line_names_its_clip(corpora, tmp_path, corpus):
+    from speechcraft.fixtures.encodings import with_encoded_lines
+
+    copy = with_encoded_lines(corpora[corpus], tmp_path / corpus)
+    clips, rejects = _scan(corpus, copy.root)
+    recovered = next(c for c in clips if c.native_id == copy.recovered)
+    assert recovered.transcript == copy.transcript
+    assert [(w.source, str(w.reason), w.native_id) for w in recovered.warnings] == \
+        [(copy.recovered_source, "recovered_encoding", copy.recovered)]
+    assert [(r.source, str(r.reason), r.native_id) for r in rejects if r.source == copy.unreadable_source] == \
+        [(copy.unreadable_source, "bad_encoding", copy.unreadable)]
+    assert copy.unreadable not in {c.native_id for c in clips}
+
+
+def test_zhvoice_gb18030_lines_land_with_a_warning_and_undecodable_lines_name_their_clip(hybrid):
+    clips, rejects = _scan("zhvoice", hybrid.root)
+    warnings = {(w.source, str(w.reason), w.native_id) for c in clips for w in c.warnings}
+    assert warnings == {(r.source, r.reason, r.native_id) for r in hybrid.rejects if r.reason == "recovered_encoding"}
+    assert len(warnings) == 2
+    unreadable = {(r.source, str(r.reason), r.native_id) for r in rejects if r.reason == "bad_encoding"}
+    assert unreadable == {(r.source, r.reason, r.native_id) for r in hybrid.rejects if r.reason == "bad_encoding"}
+    assert all(native_id for _, _, native_id in unreadable)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ReportProblem, RejectReason, read_text_lines
+from .base import NEITHER_ENCODING, READ_AS_FALLBACK, ReportProblem, RejectReason, text_lines
 
 GENDERS = {"f": "female", "female": "female", "m": "male", "male": "male"}
 
@@ -23,23 +23,14 @@ def normalise_gender(value: str) -> str | None:
     return GENDERS.get(value.strip().lower())
 
 
-def content_lines(path: Path) -> Iterator[tuple[int, str | None]]:
-    """(1-based line number, text) of every line that is not blank; text is None when the line is not UTF-8.
-    Blank lines (a trailing newline, an empty last line) carry nothing, so they are not reported."""
-    for number, text, raw in read_text_lines(path):
-        if text is None:
-            if raw.strip():
-                yield number, None
-        elif text.strip():
-            yield number, text
-
-
 def table_lines(path: Path, report: ReportProblem, comment: str | None = None) -> Iterator[tuple[int, str]]:
-    """The decoded data lines of a small table: comment lines skipped, undecodable lines reported."""
-    for number, text in content_lines(path):
-        if text is None:
-            report(number, RejectReason.BAD_ENCODING, "line is not UTF-8")
-        elif comment is None or not text.lstrip().startswith(comment):
-            yield number, text
-
-
+    """The decoded data lines of a small table, comment lines skipped. A GB18030 line is kept and reported as
+    `recovered_encoding` (a warning); a line in neither encoding is reported as `bad_encoding` and skipped."""
+    for line in text_lines(path):
+        if line.encoding is None:
+            report(line.number, RejectReason.BAD_ENCODING, NEITHER_ENCODING)
+            continue
+        if line.encoding != "utf-8":
+            report(line.number, RejectReason.RECOVERED_ENCODING, READ_AS_FALLBACK)
+        if comment is None or not line.text.lstrip().startswith(comment):
+            yield line.number, line.text

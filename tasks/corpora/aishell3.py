@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from ._common import content_lines, ignore_problem, normalise_gender, table_lines
-from .base import ClipSource, CorpusLayoutError, CorpusReader, Reject, RejectReason, ReportProblem, ScanItem
+from ._common import ignore_problem, normalise_gender, table_lines
+from .base import AudioBases, ClipSource, CorpusLayoutError, CorpusReader, Reject, RejectReason, ReportProblem, \
+    ScanItem, text_lines
 
 SPEAKER_INFO = "spk-info.txt"
 PROSODY_LABELS = "label_train-set.txt"     # train only
@@ -93,6 +95,12 @@ def split_content_text(text: str) -> tuple[str, str]:
     return "".join(characters), " ".join(pinyin)
 
 
+def wav_relpath(utterance_field: str) -> str:
+    """Where a content.txt utterance (`SSB00050001.wav`) has its audio, relative to its split's folder."""
+    native_id = utterance_field.strip().removesuffix(".wav")
+    return f"wav/{native_id[:SPEAKER_ID_LENGTH]}/{native_id}.wav"
+
+
 class Aishell3Reader(CorpusReader):
     name = "aishell3"
     language = "zh"
@@ -102,7 +110,11 @@ class Aishell3Reader(CorpusReader):
 
     def check_layout(self) -> None:
         super().check_layout()
-        self.selected_subsets()
+        layouts = {subset: [self.audio_bases([self.root / subset], self.content_path(subset))]
+                   for subset in self.selected_subsets()}
+        self.find_layouts(layouts, ((bases, wav_relpath(line.text.split("\t")[0]))
+                                    for subset, (bases,) in layouts.items()
+                                    for line in text_lines(self.content_path(subset))))
 
     def content_path(self, subset: str) -> Path:
         return self.root / subset / "content.txt"
@@ -120,20 +132,17 @@ class Aishell3Reader(CorpusReader):
     def scan(self) -> Iterator[ScanItem]:
         self.check_layout()
         speakers = yield from self.load_table(read_spk_info, self.root / SPEAKER_INFO)
-        for subset in self.selected_subsets():
+        for subset, (bases,) in self.layouts.items():
             labels: dict[str, str] = {}
             label_path = self.root / subset / PROSODY_LABELS
             if label_path.is_file():
                 labels = yield from self.load_table(read_prosody_labels, label_path)
             content_path = self.content_path(subset)
-            for number, line in content_lines(content_path):
-                if line is None:
-                    yield self.bad_encoding(content_path, number)
-                else:
-                    yield self.read_content_line(subset, content_path, number, line, speakers, labels)
+            yield from self.read_lines(content_path, partial(self.read_content_line, subset, bases, speakers,
+                                                             labels, content_path))
 
-    def read_content_line(self, subset: str, path: Path, number: int, line: str,
-                          speakers: dict[str, Aishell3Speaker], labels: dict[str, str]) -> ClipSource | Reject:
+    def read_content_line(self, subset: str, bases: AudioBases, speakers: dict[str, Aishell3Speaker],
+                          labels: dict[str, str], path: Path, number: int, line: str) -> ClipSource | Reject:
         """One content.txt line (`SSB00050001.wav<TAB>广 guang3 州 zhou1 …`) as a clip or a reject."""
         fields = line.split("\t")
         if len(fields) != 2:
@@ -142,15 +151,16 @@ class Aishell3Reader(CorpusReader):
         native_id = utterance_field.strip().removesuffix(".wav")
         speaker_id = native_id[:SPEAKER_ID_LENGTH]
         source = self.line_source(path, number)
-        audio_path = self.resolve_inside(self.root / subset / "wav" / speaker_id, native_id + ".wav")
-        if audio_path is None:
-            return self.escapes_root(source, f"{subset}/wav/{speaker_id}/{native_id}.wav")
+        relpath = wav_relpath(utterance_field)
+        if not bases.readings(relpath):
+            return self.escapes_root(source, f"{subset}/{relpath}")
         if len(native_id) <= SPEAKER_ID_LENGTH:
             return self.malformed(path, number, f"utterance id {utterance_field!r} is too short")
         try:
             transcript, pinyin = split_content_text(text)
         except ValueError as error:
             return self.malformed(path, number, str(error), native_id)
+        audio_path = bases.resolve(relpath)
         problem = self.check_clip(source, audio_path, native_id)
         if problem is not None:
             return problem

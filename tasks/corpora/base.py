@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +23,7 @@ class RejectReason(StrEnum):
     TRUNCATED_AUDIO = "truncated_audio"          # header promises more samples than the file holds
     UNDECODABLE_AUDIO = "undecodable_audio"      # not audio, or a codec error
     MALFORMED_METADATA = "malformed_metadata"    # wrong field count, missing keys, unparsable values
-    BAD_ENCODING = "bad_encoding"                # a metadata line that is not UTF-8
+    BAD_ENCODING = "bad_encoding"                # a metadata line in neither UTF-8 nor GB18030
     PATH_ESCAPES_ROOT = "path_escapes_root"      # e.g. ../../etc/passwd: never opened
     DUPLICATE_ID = "duplicate_id"                # the same native id seen twice in one scan
     SPAN_OUT_OF_RANGE = "span_out_of_range"      # a segment that ends past its audio
@@ -30,6 +31,13 @@ class RejectReason(StrEnum):
     NO_SPEECH_SEGMENT = "no_speech_segment"      # GigaSpeech <SIL>/<MUSIC>/<NOISE>/<OTHER>-only segment
     UNLISTED_AUDIO = "unlisted_audio"            # audio file no metadata line mentions
     AUDIO_CHANGED = "audio_changed"              # a stage found other bytes than ingest hashed: re-ingest
+    RECOVERED_ENCODING = "recovered_encoding"    # a warning: a line read as GB18030, not UTF-8; its clip lands
+
+
+# Rows of `rejects` that record something done about an input that was still taken, not an input lost.
+WARNING_REASONS = frozenset({RejectReason.RECOVERED_ENCODING})
+# Chinese text files that are not UTF-8 are usually GBK, which GB18030 extends.
+FALLBACK_ENCODING = "gb18030"
 
 
 class CorpusLayoutError(Exception):
@@ -55,6 +63,8 @@ class ClipSource:
     meta_accent: str | None = None
     meta_topic: str | None = None
     extras: dict[str, str | float | None] = field(default_factory=dict)
+    # Warning rows for `rejects` (WARNING_REASONS) that travel with the clip, so they reach the same batch.
+    warnings: list[Reject] = field(default_factory=list)
 
     @property
     def clip_id(self) -> str:
@@ -98,6 +108,8 @@ class CorpusReader:
         if unknown:
             raise ValueError(f"{self.name}: unknown subset(s) {unknown}; choose from {list(self.subsets)}")
         self._seen: set[str] = set()
+        self.layouts: dict[str, list[AudioBases]] = {}     # subset -> where its metadata's paths are found
+        self.layout_notes: dict[str, str] = {}              # subset -> a remark for the layout report
 
     def check_layout(self) -> None:
         if not self.root.is_dir():
@@ -111,12 +123,36 @@ class CorpusReader:
         raise NotImplementedError
 
     # -- helpers the readers share -------------------------------------------------------------
-    def resolve_inside(self, base: Path, rel: str) -> Path | None:
-        """`base/rel` made absolute, or None when it lies outside the corpus root (never opened)."""
-        path = Path(os.path.normpath(base / rel))
-        if os.path.isabs(rel) or not path.is_relative_to(self.root):
-            return None
-        return path
+    def audio_bases(self, folders: Iterable[Path], listed_in: Path, labels: dict[Path, str] | None = None
+                    ) -> AudioBases:
+        """The folders the relative paths in the metadata file `listed_in` may be relative to, in order."""
+        return AudioBases(self.root, folders, self.file_source(listed_in), labels)
+
+    def find_layouts(self, layouts: dict[str, list[AudioBases]], listed: Iterable[tuple[AudioBases, str]]) -> None:
+        """Before any clip is read: look up the (bases, relative path) pairs of the subsets' metadata until each
+        bases of `layouts` (subset -> the bases of its metadata files) has found a file, so each tries that
+        folder first. A bases none of whose paths exists anywhere is a layout error naming what was tried, not
+        one missing_audio reject per line. The layouts are kept for `layout_report`."""
+        pending = {id(bases) for group in layouts.values() for bases in group}
+        for bases, relpath in listed:
+            if id(bases) in pending:
+                bases.resolve(relpath)
+                if bases.found:
+                    pending.discard(id(bases))
+                    if not pending:
+                        break
+        for subset, group in layouts.items():
+            for bases in group:
+                if bases.missing and not bases.found:
+                    raise CorpusLayoutError(f"{self.name}: subset {subset}: {bases.nothing_found()}")
+                bases.restart()
+        self.layouts = layouts
+
+    def layout_report(self) -> list[str]:
+        """One line per subset: where the paths of its metadata were found (counts from the last scan)."""
+        report = [f"{subset}: " + "; ".join(bases.summary() for bases in group)
+                  for subset, group in self.layouts.items()]
+        return report + [f"{subset}: {note}" for subset, note in self.layout_notes.items()]
 
     def first_sighting(self, native_id: str) -> bool:
         """False (and remembered) when a native id repeats within one scan."""
@@ -137,10 +173,31 @@ class CorpusReader:
     def line_source(self, path: Path, number: int) -> str:
         return f"{self.file_source(path)}:{number}"
 
-    # -- rejects the readers raise the same way --------------------------------------------------
-    def bad_encoding(self, path: Path, number: int) -> Reject:
-        return self.reject(self.line_source(path, number), RejectReason.BAD_ENCODING, "line is not UTF-8")
+    # -- metadata lines that name clips ---------------------------------------------------------
+    def read_lines(self, path: Path, read_line: Callable[[int, str], ScanItem | None]) -> Iterator[ScanItem]:
+        """`read_line(number, text)` over every line of `path`, each outcome then judged by how the line
+        decoded: a GB18030 line keeps its clip, with a `recovered_encoding` warning; a line in neither encoding
+        is `bad_encoding`, naming the clip its (usually ASCII) id part gives. None from `read_line`: skip."""
+        for line in text_lines(path):
+            item = read_line(line.number, line.text)
+            if item is not None:
+                yield self.judge_encoding(path, line, item)
 
+    def judge_encoding(self, path: Path, line: TextLine, item: ScanItem) -> ScanItem:
+        if line.encoding == "utf-8":
+            return item
+        source = self.line_source(path, line.number)
+        if line.encoding is None:
+            named = item.native_id if item.native_id and "\ufffd" not in item.native_id else None
+            return self.reject(source, RejectReason.BAD_ENCODING, NEITHER_ENCODING, named)
+        if isinstance(item, Reject):
+            item.detail += f" ({READ_AS_FALLBACK})"
+        else:
+            item.warnings.append(self.reject(source, RejectReason.RECOVERED_ENCODING, READ_AS_FALLBACK,
+                                             item.native_id))
+        return item
+
+    # -- rejects the readers raise the same way --------------------------------------------------
     def malformed(self, path: Path, number: int, detail: str, native_id: str | None = None) -> Reject:
         return self.reject(self.line_source(path, number), RejectReason.MALFORMED_METADATA, detail, native_id)
 
@@ -211,15 +268,108 @@ def audio_problem(path: Path) -> tuple[RejectReason, str] | None:
     return None
 
 
-def read_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
-    """Yield (1-based line number, decoded line or None if it is not UTF-8, raw bytes), newline stripped.
-    Decoding per line means one bad line is rejected and the rest of the file still lands."""
+class AudioBases:
+    """Where the relative paths of one metadata file point. A corpus whose layout is not certain (zhvoice's
+    archives unpack several ways) is read by trying each path against every folder its documented layouts
+    allow and taking the one that holds the file; the folder that held the last file is tried first, so a
+    consistent file costs one lookup a line. A reading outside the corpus root is never looked at."""
+
+    def __init__(self, root: Path, folders: Iterable[Path], listed_in: str, labels: dict[Path, str] | None = None):
+        self.root = root
+        self.folders = list(dict.fromkeys(folders))
+        self.listed_in = listed_in               # the metadata file, relative to the root
+        self.labels = labels or {}               # folder -> a note on what reading paths under it means
+        self.found: Counter[Path] = Counter()    # folder -> paths found under it
+        self.missing = 0                         # paths found under none of the folders
+        self.example: str | None = None          # the first path looked up, for a layout error
+
+    def readings(self, relpath: str) -> list[tuple[Path, Path]]:
+        """(folder, absolute path) for each folder under which `relpath` stays inside the root."""
+        if os.path.isabs(relpath):
+            return []
+        readings = [(folder, Path(os.path.normpath(folder / relpath))) for folder in self.folders]
+        return [(folder, path) for folder, path in readings if path.is_relative_to(self.root)]
+
+    def resolve(self, relpath: str) -> Path | None:
+        """The first reading whose file exists; else the reading under the preferred folder (a clip whose audio
+        is missing names that path); None when every reading lies outside the root."""
+        readings = self.readings(relpath)
+        if not readings:
+            return None
+        self.example = self.example or relpath
+        for folder, path in readings:
+            if path.exists():
+                self.found[folder] += 1
+                if folder != self.folders[0]:
+                    self.folders.remove(folder)
+                    self.folders.insert(0, folder)
+                return path
+        self.missing += 1
+        return readings[0][1]
+
+    def restart(self) -> None:
+        """Forget the counts (the preferred folder stays first): a scan reports its own."""
+        self.found.clear()
+        self.missing = 0
+
+    def note(self, folder: Path) -> str:
+        return "the corpus root" if folder == self.root else self.labels.get(folder, "")
+
+    def label(self, folder: Path) -> str:
+        """How the layout report names a folder: relative to the root, with its note."""
+        if folder == self.root:
+            return self.note(folder)
+        relative = f"{Path(os.path.relpath(folder, self.root)).as_posix()}/"
+        return f"{relative} ({self.note(folder)})" if self.note(folder) else relative
+
+    def summary(self) -> str:
+        found = [f"{count} {plural(count, 'line')} relative to {self.label(folder)}"
+                 for folder, count in self.found.most_common()]
+        missing = [f"{self.missing} {plural(self.missing, 'line')} found nowhere"] if self.missing else []
+        return f"{self.listed_in}: " + ", ".join(found + missing or ["no lines"])
+
+    def nothing_found(self) -> str:
+        tried = " and ".join(f"{folder}/" + (f" ({self.note(folder)})" if self.note(folder) else "")
+                             for folder in self.folders)
+        example = ", ".join(str(path) for _, path in self.readings(self.example or ""))
+        return (f"none of the {self.missing} {plural(self.missing, 'line')} of {self.listed_in} names a file that "
+                f"exists. Each path was tried relative to {tried}; {self.example!r}, for one, is at none of: "
+                f"{example}. Is the corpus unpacked in another layout, or its audio converted to another format?")
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
+NEITHER_ENCODING = f"line is neither UTF-8 nor {FALLBACK_ENCODING.upper()}"
+READ_AS_FALLBACK = f"line is not UTF-8; read as {FALLBACK_ENCODING.upper()}"
+
+
+@dataclass(frozen=True)
+class TextLine:
+    number: int                  # 1-based
+    text: str                    # newline stripped
+    encoding: str | None         # "utf-8", FALLBACK_ENCODING, or None: neither (the bad bytes read as U+FFFD)
+
+
+def decode_text(raw: bytes) -> tuple[str, str | None]:
+    """(text, encoding) of bytes read from a metadata or transcript file: UTF-8 (a leading BOM dropped), else
+    GB18030, else UTF-8 with U+FFFD for the bytes that are not, so the readable part (an ASCII id) still names
+    its clip."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    for encoding in ("utf-8", FALLBACK_ENCODING):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("utf-8", "replace"), None
+
+
+def text_lines(path: Path) -> Iterator[TextLine]:
+    """Every line of `path` that is not blank, decoded line by line: one bad line is judged on its own and the
+    rest of the file still lands. Blank lines (a trailing newline, an empty last line) carry nothing."""
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
-            raw = raw.rstrip(b"\r\n")
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield number, raw.decode("utf-8"), raw
-            except UnicodeDecodeError:
-                yield number, None, raw
+            text, encoding = decode_text(raw.rstrip(b"\r\n"))
+            if text.strip():
+                yield TextLine(number, text, encoding)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ._common import normalise_gender, table_lines
-from .base import ClipSource, CorpusReader, RejectReason, ReportProblem, ScanItem
+from .base import FALLBACK_ENCODING, ClipSource, CorpusReader, RejectReason, ReportProblem, ScanItem, decode_text
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus"})
 TRANSCRIPT_EXTENSIONS = (".txt", ".lab")          # in order of preference
@@ -103,15 +103,20 @@ class FolderReader(CorpusReader):
             yield problem
             return
 
-        transcript_raw = None
+        transcript_raw, warnings = None, []
         transcript_file = next((audio_path.with_suffix(extension) for extension in TRANSCRIPT_EXTENSIONS
                                 if audio_path.stem + extension in siblings), None)
         if transcript_file is not None and not self.symlink_escapes(transcript_file):
-            try:
-                transcript_raw = transcript_file.read_bytes().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                yield self.reject(self.file_source(transcript_file), RejectReason.BAD_ENCODING,
-                                  "transcript is not UTF-8; the clip lands without one", native_id)
+            text, encoding = decode_text(transcript_file.read_bytes())
+            source = self.file_source(transcript_file)
+            if encoding is None:
+                yield self.reject(source, RejectReason.BAD_ENCODING, "transcript is neither UTF-8 nor "
+                                  f"{FALLBACK_ENCODING.upper()}; the clip lands without one", native_id)
+            else:
+                transcript_raw = text
+            if encoding == FALLBACK_ENCODING:
+                warnings.append(self.reject(source, RejectReason.RECOVERED_ENCODING,
+                                            f"transcript is not UTF-8; read as {encoding.upper()}", native_id))
         transcript = (transcript_raw or "").strip() or None
         speaker = relative.parts[0] if len(relative.parts) > 1 else None
         gender, age_group = self.speakers.get(speaker, (None, None))
@@ -119,7 +124,7 @@ class FolderReader(CorpusReader):
             corpus=self.name, native_id=native_id,
             language=self.forced_language or guess_language(transcript), audio_path=audio_path,
             subset=None, split="train", speaker_id=speaker, transcript=transcript, transcript_raw=transcript_raw,
-            meta_gender=gender, meta_age_group=age_group,
+            meta_gender=gender, meta_age_group=age_group, warnings=warnings,
         )
 
     def symlink_escapes(self, path: Path) -> bool:

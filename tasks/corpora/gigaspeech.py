@@ -101,6 +101,7 @@ class GigaSpeechReader(CorpusReader):
     def __init__(self, root: Path | str, subsets: list[str] | None = None):
         super().__init__(root, [subset_name(subset) for subset in subsets or []])
         self.stream: Utf8Repairing | None = None     # the JSON being read, while a scan runs
+        self.audio_paths = self.audio_bases([self.root], self.root / METADATA)
 
     def scan(self) -> Iterator[ScanItem]:
         import ijson   # only this reader needs it; keep `import tasks.corpora` light
@@ -138,7 +139,7 @@ class GigaSpeechReader(CorpusReader):
         if self.saw_bad_bytes() and has_bad_bytes(audio["path"]):
             yield self.reject(where, RejectReason.BAD_ENCODING, "audio path is not UTF-8", aid)
             return
-        path = self.resolve_inside(self.root, audio["path"])
+        path = self.audio_paths.resolve(audio["path"])
         entry = AudioEntry(audio["path"], path, self.file_source(path) if path else audio["path"], audio)
         for number, segment in enumerate(audio["segments"]):
             item = self.read_segment(entry, f"{position}.segments[{number}]", segment)

@@ -8,10 +8,11 @@ import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from ._common import content_lines, ignore_problem, normalise_gender, table_lines
-from .base import ClipSource, CorpusReader, Reject, RejectReason, ReportProblem, ScanItem
+from ._common import ignore_problem, normalise_gender, table_lines
+from .base import AudioBases, ClipSource, CorpusReader, Reject, RejectReason, ReportProblem, ScanItem
 
 BAD_SAMPLE_FOLDER = "libritts_r_failed_speech_restoration_examples"
 RESOURCE_FORK = "._"        # macOS metadata files shipped inside the tarballs: not part of the corpus
@@ -176,26 +177,25 @@ class LibriTTSRReader(CorpusReader):
             snr: dict[str, float | None] = {}
             if book_path.is_file():
                 snr = yield from self.load_table(read_book_snr, book_path)
-            for number, line in content_lines(trans_path):
-                if line is None:
-                    yield self.bad_encoding(trans_path, number)
-                    continue
-                mentioned.add(line.split("\t")[0])
-                yield self.read_trans_line(subset, chapter_dir, trans_path, number, line, snr, tables)
+            bases = self.audio_bases([chapter_dir], trans_path)
+            yield from self.read_lines(trans_path, partial(self.read_trans_line, subset, bases, snr, tables,
+                                                           mentioned, trans_path))
         for name in names:
             if name.endswith(".wav") and name.removesuffix(".wav") not in mentioned:
                 yield self.reject(self.file_source(chapter_dir / name), RejectReason.UNLISTED_AUDIO,
                                   "no trans.tsv line lists this file", name.removesuffix(".wav"))
 
-    def read_trans_line(self, subset: str, chapter_dir: Path, path: Path, number: int, line: str,
-                        snr: dict[str, float | None], tables: CorpusTables) -> ClipSource | Reject:
-        """One `id<TAB>original<TAB>normalized` line as a clip or a reject."""
+    def read_trans_line(self, subset: str, bases: AudioBases, snr: dict[str, float | None], tables: CorpusTables,
+                        mentioned: set[str], path: Path, number: int, line: str) -> ClipSource | Reject:
+        """One `id<TAB>original<TAB>normalized` line as a clip or a reject; its id goes into `mentioned`, so its
+        wav is not also reported as unlisted."""
         fields = line.split("\t")
+        mentioned.add(fields[0])
         if len(fields) != 3:
             return self.malformed(path, number, f"expected 3 tab-separated fields, got {len(fields)}")
         native_id, original, normalized = fields
         source = self.line_source(path, number)
-        audio_path = self.resolve_inside(chapter_dir, native_id + ".wav")
+        audio_path = bases.resolve(native_id + ".wav")
         if audio_path is None:
             return self.escapes_root(source, native_id + ".wav")
         speaker_id = native_id.split("_")[0]
@@ -212,7 +212,7 @@ class LibriTTSRReader(CorpusReader):
         if problem is not None:
             return problem
 
-        book = tables.book_titles.get(chapter_dir.name)
+        book = tables.book_titles.get(path.parent.name)      # the chapter folder holding trans.tsv
         return ClipSource(
             corpus=self.name, native_id=native_id, language=self.language, audio_path=audio_path,
             subset=subset, split=split_of(subset), speaker_id=speaker_id,
