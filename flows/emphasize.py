@@ -1,13 +1,16 @@
 """The emphasize flow: regenerate clips of the named corpora with their keyword stressed (tasks/stressing.py),
-in batches, each batch a cached Prefect task; parents without a keyword go to `rejects`."""
+in batches, each batch a cached Prefect task. Parents that cannot be regenerated (no keyword, no speech, too
+short, a keyword not placeable in speech) are skipped: `rejects` says why, the result counts them by reason."""
 from __future__ import annotations
+
+from collections import Counter
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..settings import cache_dir
 from ..tasks import stressing
-from ..tasks.clip_batches import BatchResult, store_batch
+from ..tasks.lineage import is_stressed
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
 from .annotate import Batches, NothingIngestedError
@@ -24,14 +27,15 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
                    show_progress: bool = True) -> dict:
     """Stress up to `limit` clips per corpus (all when None). `options`: the synthesizer's, e.g.
     {"backend": "world", "pitch_scale": 1.3, "energy_db": 6, "duration_scale": 1.3}. Returns the stage's
-    counts and the runs row."""
+    counts, `skipped` (reason -> parents not regenerated, now or by an earlier run for the inputs they still
+    have) and the runs row."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
     options = {"backend": "world", **(options or {})}
     known = set(lake.read("clips", ["corpus"])["corpus"].to_pylist())
-    corpora = corpora or sorted(c for c in known if not stressing.is_stressed(c))
+    corpora = corpora or sorted(c for c in known if not is_stressed(c))
     missing = sorted(set(corpora) - known)
     if missing:
         raise ValueError(f"corpus {missing[0]!r} is not in the lakehouse; ingested: {', '.join(sorted(known))}")
@@ -39,23 +43,37 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
                                                                       # fail before any work
     run = start_run(lake, "emphasize", ",".join(corpora), {"corpora": corpora, "limit": limit, "options": options})
     audio_root = str(lake.audio_root())
+    skipped = Counter()
+
+    def store(result: stressing.StressResult) -> None:
+        stressing.store_stressed(lake, result, run["run_id"])
+        skipped.update(f.reason for f in result.failures if f.reason in stressing.SKIPS)
+
     try:
         plan = stressing.plan(lake, corpora, limit, options)
-        store_batch(lake, stressing.STAGE, "stressed_clips", BatchResult(failures=plan.failures), run["run_id"])
+        skipped.update(plan.skipped)
+        store(stressing.StressResult(failures=plan.failures))
         task = stressing.stress_batch.with_options(result_storage=cache_dir())
         stats = Batches(clips_per_task, show_progress).run(
             "emphasize", plan, lambda batch, n: task.submit(batch, options, audio_root, run["run_id"], batch_number=n),
-            lambda r: stressing.store_stressed(lake, r, run["run_id"]))
+            store)
+        # parents turned down while planning were decided by this run too: computed, and rejected
+        stats["computed"] += len(plan.failures)
         stats["rejected"] += len(plan.failures)
         for table in ("clips", "stressed_clips"):
             lake.compact(table)
     except BaseException as exc:
         finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + len(plan.failures), "n_new": stats["computed"],
+    stats["skipped"] = dict(skipped)
+    counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + len(plan.failures),
+              "n_new": stats["computed"] + stats["cached"] - stats["rejected"],
               "n_updated": 0, "n_unchanged": stats["up_to_date"], "n_rejected": stats["rejected"],
               "audio_hours": stats["audio_s"] / 3600}
     error = f"{stats['failed_batches']} batch(es) failed; re-run to retry them" if stats["failed_batches"] else None
     stats["run"] = finish_run(lake, run, "partial" if error else "completed", counts, error=error)
+    if skipped:
+        logger.info("emphasize: parents not regenerated, by reason: %s (see `rejects`, stage 'emphasize')",
+                    ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())))
     logger.info("emphasize: %s", {k: v for k, v in stats.items() if k != "run"})
     return stats

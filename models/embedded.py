@@ -27,7 +27,8 @@ class ReadSpeechEmotion:
                 for clip in clips]
 
     def describe(self) -> BackendInfo:
-        return BackendInfo("embedded", "neutral for read audiobook corpora, else none", "none (a rule)", "1")
+        # version 2: clips regenerated from a read corpus (its "-stressed" set) are read speech too
+        return BackendInfo("embedded", "neutral for read audiobook corpora, else none", "none (a rule)", "2")
 
 
 class CorpusTranscript:

@@ -24,7 +24,7 @@ from ..models.word_prosody import analyse
 from ..warehouse import Lakehouse
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
     decode_clips, pending_jobs, stage_columns
-from .stressing import SUFFIX
+from .lineage import SUFFIX, speaker_key
 
 STAGE = "emphasis"
 FEATURES_VERSION = "1"
@@ -91,7 +91,7 @@ def emphasis_data(lake: Lakehouse) -> pl.DataFrame:
                        stressed.select(pl.col("parent_clip_id").alias("clip_id"), pl.lit(-1, pl.Int64).alias("truth"))])
     data = (feats.join(clips, on="clip_id").join(known.unique("clip_id"), on="clip_id", how="left")
             .with_columns(base_corpus=pl.col("corpus").str.replace(f"{SUFFIX}$", "")))
-    speaker = [f"{c}/{s or i}" for c, s, i in data.select("base_corpus", "speaker_id", "clip_id").iter_rows()]
+    speaker = [speaker_key(*row) for row in data.select("corpus", "speaker_id", "clip_id").iter_rows()]
     held_speaker = [_held(s, "speaker") for s in speaker]
     held_sentence = [_held(t or "", "sentence") for t in data["transcript"]]
     split = ["test" if a and b else ("train" if not a and not b else "excluded")

@@ -19,6 +19,7 @@ from ..warehouse import Lakehouse
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
     decode_clips, pending_jobs, stage_columns
 from .corpora import speaking_style
+from .lineage import parent_corpus
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ def predict(stage: str, jobs: list[ClipJob], options: dict, run_id: str) -> Batc
 
 
 def _clip(job: ClipJob, samples, rate: int) -> Clip:
-    return Clip(job.clip_id, samples, rate, job.language, job.corpus, speaking_style(job.corpus), job.transcript)
+    # a stressed regeneration speaks as its parent corpus does (read speech stays read speech)
+    style = speaking_style(parent_corpus(job.corpus))
+    return Clip(job.clip_id, samples, rate, job.language, job.corpus, style, job.transcript)
 
 
 @task(name="predict-batch", task_run_name="{stage}-batch-{batch_number}", persist_result=True,

@@ -19,6 +19,7 @@ import polars as pl
 
 from ..models.speaker_classifier import CLASSIFIER_PARAMS, FEATURE_SET, SpeakerClassifier
 from ..warehouse import Lakehouse
+from .lineage import parent_corpus, speaker_key
 
 # attribute -> (its metadata column, the prediction columns of `speakers`)
 ATTRIBUTES = {"gender": ("meta_gender", "predicted_gender", "predicted_gender_prob"),
@@ -40,15 +41,12 @@ class SpeakerStats:
     changed: int = 0
 
 
-def speaker_key(corpus: str, speaker_id: str | None, clip_id: str) -> str:
-    """A speaker across corpora; a clip without a speaker id counts as its own speaker."""
-    return f"{corpus}/{speaker_id}" if speaker_id else clip_id
-
-
 def held_out_speakers(clips: pl.DataFrame) -> set[str]:
     """Per corpus and metadata gender, a fifth of the labelled speakers (at least one when there are two or
     more), chosen by a hash of the speaker key so that the choice never depends on ingest order."""
-    labelled = clips.filter(pl.col("meta_gender").is_not_null()).select("corpus", "meta_gender", "speaker").unique()
+    labelled = (clips.filter(pl.col("meta_gender").is_not_null())
+                .select(pl.col("corpus").map_elements(parent_corpus, return_dtype=pl.String), "meta_gender", "speaker")
+                .unique())
     held = set()
     for (_, _), group in labelled.group_by("corpus", "meta_gender"):
         speakers = sorted(group["speaker"], key=lambda s: hashlib.sha1(s.encode()).hexdigest())

@@ -6,11 +6,18 @@ synthesizer backend (models/stress_synthesis.py) makes the stressed audio, writt
 lakehouse's audio/ folder. The new clip copies its parent's `clips` row (speaker, transcript, metadata) with its
 own id, audio and hash; `stressed_clips` records the parent, the keyword and every word's span in the new
 audio. One stressed clip per parent: a re-run with other settings replaces it, never adds a second.
+
+A parent is not regenerated (it is skipped, with the reason in `rejects`) when its transcript has no content
+word, when it has no speech or is too short (the acoustic stage's flags: its row when it has run, else the same
+measurement here), or when its keyword cannot be placed in speech (no alignment confidence). Each reason is a
+property of the parent's inputs, so its reject names them (their hash) and, while they are unchanged, the
+parent counts as done: later runs neither read its audio again nor take another parent in its place.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,27 +28,33 @@ from prefect import task
 
 from ..models.keywords import Keyword, KeywordScorer, split_words
 from ..models.stress_synthesis import StressError, StressRequest, StressSettings, StressSynthesizer, WorldStressor
-from ..models.word_aligner import word_spans
+from ..models.vad import EnergyVAD
+from ..models.word_aligner import WordSpan, word_spans
 from ..models.word_prosody import analyse
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
 from ..warehouse.schema import CLIPS
+from .acoustic_analysis import MIN_DURATION_S, AcousticConfig, Flag, measure
 from .clip_batches import BatchResult, ClipFailure, ClipJob, config_digest, decode_clips, pending_jobs, \
     stage_columns, store_batch
+from .lineage import is_stressed, stressed_corpus
 
 STAGE = "emphasize"
 STRESS_VERSION = "1"
-SUFFIX = "-stressed"
+PARENT_CHECKS = "1"       # bump when the checks that skip a parent change: a cached batch holds their verdicts
 SYNTHESIZERS = ("world", "tts")
 MODEL_OPTIONS = ("model", "device", "allow_download", "speaker_id")      # the tts backend's
 
-
-def stressed_corpus(corpus: str) -> str:
-    return corpus + SUFFIX
-
-
-def is_stressed(corpus: str) -> bool:
-    return corpus.endswith(SUFFIX)
+# Why a parent is skipped: each a property of its inputs (audio, span, transcript, language), final for them.
+NO_KEYWORD, NO_ALIGNMENT, NO_CONFIDENCE = "no_keyword", "no_alignment", "no_alignment_confidence"
+# (a clip too short to measure usually has no voiced frame either: the first flag here names it)
+UNUSABLE = {Flag.TOO_SHORT: f"shorter than {MIN_DURATION_S} s", Flag.NO_SPEECH: "no voiced speech"}
+SKIPS = (NO_KEYWORD, *UNUSABLE, NO_ALIGNMENT, NO_CONFIDENCE)
+# The share of the keyword's span the acoustic stage's voice activity detector calls speech, under which the
+# keyword's place is not trusted. Right placements on the fixture sentences: 0.37 and up (embedded aligner),
+# 0.50 and up (espeak-ng's own word times, whose last word takes the trailing silence); a keyword placed in
+# silence: 0.
+MIN_KEYWORD_SPEECH = 0.25
 
 
 def synthesizer(options: dict) -> StressSynthesizer:
@@ -78,13 +91,48 @@ class StressJob:
     keyword: Keyword
     parent: dict                      # the parent's `clips` row
     stamps: list[dict] | None = None  # Whisper word timestamps, when the transcript stage has them
+    measured: bool = False            # the acoustic stage measured these inputs and flagged nothing unusable
 
 
 @dataclass
 class StressPlan:
     jobs: list[StressJob] = field(default_factory=list)
-    up_to_date: int = 0
-    failures: list[ClipFailure] = field(default_factory=list)   # parents that have no keyword
+    up_to_date: int = 0               # stressed with these settings, or skipped for these inputs before
+    failures: list[ClipFailure] = field(default_factory=list)   # parents turned down now, without their audio
+    skipped: Counter = field(default_factory=Counter)           # reason -> parents skipped before (up to date)
+
+
+def skip(job: ClipJob, reason: str, why: str) -> ClipFailure:
+    """A parent turned down for what its inputs are: the reject names them, so it stands while they do."""
+    return ClipFailure(job.clip_id, job.audio_path, reason, f"{why} {_inputs(job)}")
+
+
+def _inputs(job: ClipJob) -> str:
+    return f"(input {job.input_hash()})"
+
+
+def known_skips(lake: Lakehouse, corpus: str, jobs: list[ClipJob]) -> dict[str, str]:
+    """clip id -> reason, for the parents among `jobs` skipped before with the inputs they have now."""
+    if not jobs:
+        return {}
+    rows = lake.read("rejects", ["clip_id", "reason", "detail"],
+                     where=f"stage = '{STAGE}' AND reason IN {sql_literal_list(SKIPS)} "
+                           f"AND corpus = {sql_literal_list([corpus])[1:-1]}").to_pylist()
+    inputs = {job.clip_id: _inputs(job) for job in jobs}
+    return {r["clip_id"]: r["reason"] for r in rows
+            if r["clip_id"] in inputs and (r["detail"] or "").endswith(inputs[r["clip_id"]])}
+
+
+def acoustic_flags(lake: Lakehouse, jobs: list[ClipJob]) -> dict[str, list[str]]:
+    """The acoustic stage's flags of the jobs it measured with their present inputs."""
+    inputs = {job.clip_id: job.input_hash() for job in jobs}
+    return {r["clip_id"]: list(r["flags"] or []) for r in
+            lake.lookup("acoustics", list(inputs), ["clip_id", "flags", "input_hash"]).to_pylist()
+            if r["input_hash"] == inputs[r["clip_id"]]}
+
+
+def unusable_flag(flags: list[str]) -> str | None:
+    return next((flag for flag in UNUSABLE if flag in flags), None)
 
 
 def plan(lake: Lakehouse, corpora: list[str], limit: int | None, options: dict) -> StressPlan:
@@ -96,12 +144,10 @@ def plan(lake: Lakehouse, corpora: list[str], limit: int | None, options: dict) 
         if is_stressed(corpus):
             raise ValueError(f"{corpus!r} is itself a stressed set; name its parent corpus")
         work = pending_jobs(lake, "stressed_clips", STRESS_VERSION, config_hash, corpus, done_key="parent_clip_id")
-        # A parent whose transcript has no content word stays without one: once rejected for it, it counts
-        # as done, so later runs neither try it again nor take another parent in its place.
-        no_keyword = set(lake.read("rejects", ["clip_id"], where=f"stage = '{STAGE}' AND reason = 'no_keyword' "
-                                   f"AND corpus = {sql_literal_list([corpus])[1:-1]}")["clip_id"].to_pylist())
-        done = work.up_to_date + sum(j.clip_id in no_keyword for j in work.jobs)
-        chosen = sorted((j for j in work.jobs if j.clip_id not in no_keyword),
+        skipped = known_skips(lake, corpus, work.jobs)
+        out.skipped.update(skipped.values())
+        done = work.up_to_date + len(skipped)
+        chosen = sorted((j for j in work.jobs if j.clip_id not in skipped),
                         key=lambda j: hashlib.sha256(j.clip_id.encode()).hexdigest())
         all_clips = work.up_to_date + len(work.jobs)
         budget = all_clips if limit is None else max(0, min(limit, all_clips) - done)
@@ -115,16 +161,53 @@ def plan(lake: Lakehouse, corpora: list[str], limit: int | None, options: dict) 
         parents = {r["clip_id"]: r for r in lake.lookup("clips", [j.clip_id for j in chosen], CLIPS.names).to_pylist()}
         stamps = {r["clip_id"]: r["words"] for r in
                   lake.lookup("transcripts", [j.clip_id for j in chosen], ["clip_id", "words"]).to_pylist() if r["words"]}
+        flags = acoustic_flags(lake, chosen)
         for job in chosen:
             keyword = scorers[job.language].choose(job.transcript or "", salt=job.clip_id) if job.transcript else None
-            if keyword is None:
-                reason = "no_keyword" if job.transcript else "no_transcript"
-                out.failures.append(ClipFailure(job.clip_id, job.audio_path, reason,
-                                                "the transcript has no content word to stress" if job.transcript
-                                                else "no transcript: run `speechcraft annotate --stage transcript`"))
-                continue
-            out.jobs.append(StressJob(job, keyword, parents[job.clip_id], stamps.get(job.clip_id)))
+            flag = unusable_flag(flags.get(job.clip_id, []))
+            if not job.transcript:      # not final: the transcript stage may give it one
+                out.failures.append(ClipFailure(job.clip_id, job.audio_path, "no_transcript",
+                                                "no transcript: run `speechcraft annotate --stage transcript`"))
+            elif keyword is None:
+                out.failures.append(skip(job, NO_KEYWORD, "the transcript has no content word to stress"))
+            elif flag:
+                out.failures.append(skip(job, flag, f"the acoustic stage flagged it {flag}: {UNUSABLE[flag]}"))
+            else:
+                out.jobs.append(StressJob(job, keyword, parents[job.clip_id], stamps.get(job.clip_id),
+                                          measured=job.clip_id in flags))
     return out
+
+
+def keyword_speech(samples: np.ndarray, rate: int, keyword: WordSpan) -> float:
+    """The share of the keyword's span that the acoustic stage's voice activity detector calls speech: how
+    far its placement can be trusted (0 for a keyword placed in silence)."""
+    length = keyword.end_s - keyword.start_s
+    if length <= 0:
+        return 0.0
+    segments = EnergyVAD().segments(samples, rate)
+    inside = np.clip(np.minimum(segments[:, 1], keyword.end_s) - np.maximum(segments[:, 0], keyword.start_s), 0, None)
+    return float(inside.sum() / length)
+
+
+def place_words(job: StressJob, samples: np.ndarray, rate: int) -> tuple[list[WordSpan], str] | ClipFailure:
+    """The decoded parent's word spans and their source, or why it cannot be regenerated: no speech or too
+    short (measured as the acoustic stage does, unless it already has), its words not placeable in the audio,
+    or its keyword placed outside speech."""
+    clip = job.clip
+    if not job.measured:
+        flag = unusable_flag(measure(samples, rate, clip.transcript, clip.language, AcousticConfig())["flags"])
+        if flag:
+            return skip(clip, flag, f"{UNUSABLE[flag]}, as the acoustic stage measures it")
+    words = split_words(clip.transcript or "", clip.language)
+    spans, timing = word_spans(analyse(samples, rate), words, clip.language, job.stamps)
+    if len(spans) != len(words) or job.keyword.index >= len(spans):
+        return skip(clip, NO_ALIGNMENT, "the words could not be placed in the audio")
+    keyword = spans[job.keyword.index]
+    share = keyword_speech(samples, rate, keyword)
+    if share < MIN_KEYWORD_SPEECH:
+        return skip(clip, NO_CONFIDENCE, f"the keyword {keyword.word!r} was placed at {keyword.start_s:.2f}-"
+                                         f"{keyword.end_s:.2f} s ({timing}), where {share:.0%} is speech")
+    return spans, timing
 
 
 @dataclass
@@ -144,12 +227,11 @@ def stress(jobs: list[StressJob], options: dict, audio_root: str, run_id: str) -
             result.failures.append(audio)
             continue
         job, (samples, rate) = by_id[clip.clip_id], audio
-        words = split_words(clip.transcript or "", clip.language)
-        spans, timing = word_spans(analyse(samples, rate), words, clip.language, job.stamps)
-        if len(spans) != len(words) or job.keyword.index >= len(spans):
-            result.failures.append(ClipFailure(clip.clip_id, clip.audio_path, "no_alignment",
-                                               "the words could not be placed in the audio (too short or silent)"))
+        placed = place_words(job, samples, rate)
+        if isinstance(placed, ClipFailure):
+            result.failures.append(placed)
             continue
+        spans, timing = placed
         speaker = f"{clip.corpus}/{job.parent['speaker_id'] or clip.clip_id}"
         try:
             stressed = backend.stress(StressRequest(samples, rate, spans, job.keyword.index, clip.language, speaker))
@@ -185,7 +267,7 @@ def stress(jobs: list[StressJob], options: dict, audio_root: str, run_id: str) -
 
 def _cache_key(_context, parameters: dict) -> str:
     _, config_hash = stress_config(parameters["options"])
-    digest = hashlib.sha256(f"{STAGE}:{STRESS_VERSION}:{config_hash}:{parameters['audio_root']}".encode())
+    digest = hashlib.sha256(f"{STAGE}:{STRESS_VERSION}:{PARENT_CHECKS}:{config_hash}:{parameters['audio_root']}".encode())
     for job in sorted(parameters["jobs"], key=lambda j: j.clip.clip_id):
         digest.update(f"\x1f{job.clip.clip_id}\x1e{job.clip.input_hash()}\x1e{job.keyword.index}".encode())
     return f"{STAGE}-{digest.hexdigest()}"
@@ -197,7 +279,12 @@ def stress_batch(jobs: list[StressJob], options: dict, audio_root: str, run_id: 
 
 
 def store_stressed(lake: Lakehouse, result: StressResult, run_id: str) -> None:
-    """The new clips first, then their stressed_clips rows and the batch's rejects."""
+    """The new clips first, then their stressed_clips rows and the batch's rejects. A parent stressed or
+    skipped now is decided anew: what earlier runs said of it (a fault since fixed, a skip for inputs it no
+    longer has) is history."""
     if result.clips:
         lake.upsert("clips", result.clips)
+    decided = [r["parent_clip_id"] for r in result.rows] + [f.clip_id for f in result.failures if f.reason in SKIPS]
+    if decided:
+        lake.delete_where("rejects", f"stage = '{STAGE}' AND clip_id IN {sql_literal_list(decided)}")
     store_batch(lake, STAGE, "stressed_clips", result, run_id)
