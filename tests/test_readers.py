@@ -238,3 +238,23 @@ def test_zhvoice_gb18030_lines_land_with_a_warning_and_undecodable_lines_name_th
     unreadable = {(r.source, str(r.reason), r.native_id) for r in rejects if r.reason == "bad_encoding"}
     assert unreadable == {(r.source, r.reason, r.native_id) for r in hybrid.rejects if r.reason == "bad_encoding"}
     assert all(native_id for _, _, native_id in unreadable)
+
+
+def test_folder_gb18030_transcript_and_speaker_table_are_recovered_with_warnings(tmp_path):
+    from speechcraft.fixtures.common import not_utf8, undecodable
+
+    for name in ("recovered", "unreadable"):
+        (tmp_path / "李雷" / f"{name}.wav").parent.mkdir(exist_ok=True)
+        (tmp_path / "李雷" / f"{name}.wav").write_bytes(b"RIFF")
+    (tmp_path / "李雷" / "recovered.txt").write_bytes(not_utf8("今天天气很好"))
+    (tmp_path / "李雷" / "unreadable.txt").write_bytes(undecodable("今天天气很好"))
+    (tmp_path / "speakers.tsv").write_bytes(b"speaker\tgender\n" + not_utf8("李雷\tM") + b"\n")
+    clips, rejects = _scan("folder", tmp_path, name="voices")
+    by_id = {c.native_id: c for c in clips}
+    assert by_id["李雷/recovered"].transcript == "今天天气很好" and by_id["李雷/recovered"].language == "zh"
+    assert [(w.source, str(w.reason), w.native_id) for w in by_id["李雷/recovered"].warnings] == \
+        [("李雷/recovered.txt", "recovered_encoding", "李雷/recovered")]
+    assert by_id["李雷/unreadable"].transcript is None                  # lands without one, as before
+    assert by_id["李雷/unreadable"].meta_gender == "male"               # from the GB18030 speakers.tsv row
+    assert sorted((r.source, str(r.reason), r.native_id) for r in rejects) == [
+        ("speakers.tsv:2", "recovered_encoding", None), ("李雷/unreadable.txt", "bad_encoding", "李雷/unreadable")]
