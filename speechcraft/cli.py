@@ -56,6 +56,11 @@ def _print_run(run: dict) -> None:
                    f"{run['n_scanned']} clips scanned, {run['n_new']} new, {run['n_updated']} updated, "
                    f"{run['n_unchanged']} unchanged, [bold]{run['n_rejected']} rejected[/bold] "
                    f"({run['audio_hours']:.3f} h of audio processed)", f"corpus = '{run['corpus']}'")
+    for line in run.get("layout") or []:        # which on-disk layout each subset was read in
+        print(f"  layout {line}")
+    if run.get("n_warnings"):
+        print(f"  {run['n_warnings']} warning(s), clips kept: speechcraft sql \"SELECT reason, source, detail "
+              f"FROM rejects WHERE corpus = '{run['corpus']}' AND reason = 'recovered_encoding'\"")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -32,9 +32,7 @@ SECTIONS = ("pipeline", "runner", "sources", "annotate", "stages")
 PIPELINE_OPTIONS = {"lake": str, "steps": list, "exports": list, "export_dir": str, "export_audio": str,
                     "reference": str}
 RUNNER_OPTIONS = {"kind": str, "address": str, "in_flight": int, "resources": dict}
-REANNOTATE_OPTIONS = {"stages": list, "vad": str, "reference": str, "clips_per_task": int, "workers": int,
-                    "min_population": int}
-SOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
+RESOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
 ANNOTATE_OPTIONS = {"stages": list, "vad": str, "reference": str, "clips_per_task": int, "workers": int,
                     "min_population": int}
 SOURCE_OPTIONS = {"corpus": str, "path": str, "subsets": list, "name": str, "language": str, "stress": (int, str),

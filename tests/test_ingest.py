@@ -205,7 +205,10 @@ def test_hybrid_zhvoice_layout_lands_every_clip(hybrid, prefect_harness, tmp_pat
     assert _stored_rejects(lake, "zhvoice") == _expected_rejects([hybrid])
     # a recovered line's warning row is not a reject: the summary counts only the real ones
     warnings = [r for r in hybrid.rejects if r.reason == "recovered_encoding"]
-    assert warnings and f"{len(hybrid.rejects) - len(warnings)} rejected" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert warnings and f"{len(hybrid.rejects) - len(warnings)} rejected" in printed
+    assert "layout zhthchs30: zhthchs30/metadata.csv" in printed                 # the user sees what was found
+    assert f"{len(warnings)} warning(s), clips kept" in printed
 
     before = _table(lake, "rejects")
     rerun = ingest_flow("zhvoice", str(hybrid.root), lake_uri=lake, batch_size=3, show_progress=False)
