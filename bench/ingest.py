@@ -38,7 +38,7 @@ from speechcraft.warehouse.sql import query
 t = time.perf_counter(); query(sys.argv[2], sys.argv[1]); print(time.perf_counter() - t)
 """
 
-# clips per corpus in SpeechCraft's README table (labels.md), stressed sets included
+# clips per corpus in SpeechCraft's README table (docs/annotation-contract.md), stressed sets included
 CORPUS_MIX = {"zhvoice": (1_020_427, "zh"), "aishell3": (63_011, "zh"), "gigaspeech": (670_070, "en"),
               "libritts-r": (352_265, "en"), "aishell3-stressed": (63_258, "zh"),
               "libritts-r-stressed": (75_654, "en")}

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-EMOTIONS = ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")   # labels.md
+EMOTIONS = ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")   # docs/annotation-contract.md
 AGE_GROUPS = ("child", "teenager", "young_adult", "middle_aged", "elderly")
 GENDERS = ("female", "male")
 
@@ -84,7 +84,7 @@ class Backend(Protocol):
 
 
 def age_group_from_years(years: float) -> str:
-    """labels.md's cuts at 14, 26, 40 and 55 years (AISHELL-3's groups: A <14, B 14-25, C 26-40, D >40)."""
+    """docs/annotation-contract.md's cuts at 14, 26, 40 and 55 years (AISHELL-3's groups: A <14, B 14-25, C 26-40, D >40)."""
     if years < 14:
         return "child"
     if years < 26:

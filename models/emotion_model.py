@@ -1,6 +1,6 @@
 """The `model` emotion backend: any transformers audio-classification checkpoint for speech emotion.
 
-Its labels are mapped onto labels.md's seven emotions: emotion2vec's nine classes ("生气/angry", ...,
+Its labels are mapped onto the seven emotions of docs/annotation-contract.md: emotion2vec's nine classes ("生气/angry", ...,
 "其他/other", "<unk>") lose other/unknown; IEMOCAP-style short labels (neu, hap, ang, sad, exc, ...) and
 RAVDESS-style names (calm, fearful, surprised, ...) map as EMOTION_ALIASES says. Probabilities of labels
 without a counterpart are dropped and the rest renormalised, so the stored scores are over the seven.
@@ -30,7 +30,7 @@ class AudioClassifierEmotion(TransformersAudioBackend):
         self.labels = label_index(network.config.id2label, EMOTION_ALIASES)
         if not self.labels:
             raise ValueError(f"none of its labels {sorted(network.config.id2label.values())} maps to an emotion "
-                             f"of labels.md ({', '.join(EMOTIONS)})")
+                             f"of docs/annotation-contract.md ({', '.join(EMOTIONS)})")
         return network
 
     def head_outputs(self, input_values, attention_mask):

@@ -3,7 +3,7 @@ batched generation (GPU; its own optional install, `pip install -e '.[vllm]'`).
 
 `generate(requests, attempt) -> texts`: one text per request, sampled as the paper's generator was
 (temperature 0.7, top-p 0.3, repetition penalty 1.1, 128 new tokens), seeded by the attempt so a retry
-differs from the try before it. The prompt follows labels.md: the clip's attributes in a shuffled order, a
+differs from the try before it. The prompt follows docs/annotation-contract.md: the clip's attributes in a shuffled order, a
 few examples, and the rules against invented content. What comes back is screened (`screen`) and then
 judged by the checker in tasks/descriptions.py; nothing here decides what is published.
 """

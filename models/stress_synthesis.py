@@ -29,7 +29,7 @@ F0_FLOOR_HZ = 50.0        # WORLD's default floor (71 Hz) leaves deep male voice
 @dataclass(frozen=True)
 class StressSettings:
     """How strongly the keyword is stressed. Defaults chosen by bench/emphasis.py: the weakest setting whose
-    stressed words the detector still finds above the paper's accuracy (see README)."""
+    stressed words the detector still finds above the paper's accuracy (docs/emphasis.md)."""
     pitch_scale: float = 1.3         # F0 multiplier on the keyword
     energy_db: float = 6.0           # gain on the keyword
     duration_scale: float = 1.3      # the keyword lasts this much longer

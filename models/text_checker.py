@@ -1,4 +1,4 @@
-"""The judge of a generated description or instruction (labels.md, "Judging a generated text").
+"""The judge of a generated description or instruction (docs/annotation-contract.md, "Judging a generated text").
 
 Given the labels the generator was given, a text is checked for
 - omissions: a given attribute the text does not express, by any phrase of the lexicon;

@@ -791,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_text.add_argument("text")
     check_text.add_argument("--labels", required=True,
                             help="key=value,...: gender, age, pitch, volume, speed, emotion, emphasis, topic "
-                                 "(values as in labels.md, spaces as underscores)")
+                                 "(values as in docs/annotation-contract.md, spaces as underscores)")
     check_text.add_argument("--transcript", help="the transcript: the text is then an instruction")
     check_text.add_argument("--language", choices=["en", "zh"], help="default: from the text")
     check_text.set_defaults(func=cmd_check_text)

@@ -1,7 +1,7 @@
 """The acoustic stage: which clips have work, the Prefect task that measures a batch, and its write.
 
 A clip has work when it has no `acoustics` row for the stage's current version, configuration and inputs
-(audio hash, span, transcript): the anti-join of design.md. A batch's task is cached by Prefect on exactly
+(audio hash, span, transcript): the anti-join of docs/architecture.md. A batch's task is cached by Prefect on exactly
 those keys, so a batch measured once is never measured again, even into a lakehouse rebuilt from scratch.
 Within a batch each audio file is decoded once and files are spread over worker processes (Praat holds
 the GIL while it analyses, so threads would not add cores).

@@ -1,4 +1,4 @@
-"""What every per-clip stage shares: the clips it takes (the anti-join of design.md), decoding a batch with
+"""What every per-clip stage shares: the clips it takes (the anti-join of docs/architecture.md), decoding a batch with
 each file read once, the Prefect cache key of a batch, and the write of its rows and rejects.
 
 Worker processes import this module: storage is imported only inside the functions that write.

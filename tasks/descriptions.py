@@ -28,7 +28,7 @@ STAGE = "describe"
 DESCRIBE_VERSION = "1"
 DEFAULT_RETRIES = 2
 KINDS = ("description", "instruction")
-# clip_annotations column -> label key of labels.md
+# clip_annotations column -> label key of docs/annotation-contract.md
 LABEL_COLUMNS = {"gender": "gender", "age_group": "age", "pitch_label": "pitch", "energy_label": "volume",
                  "speed_label": "speed", "emotion": "emotion", "emphasis": "emphasis", "topic": "topic"}
 

@@ -82,7 +82,7 @@ def key_checks(*columns: str) -> list[Check]:
 
 
 def in_vocabulary(column: str, values, what: str) -> Check:
-    return critical("ExpectColumnValuesToBeInSet", f"{what} inside its vocabulary (labels.md)",
+    return critical("ExpectColumnValuesToBeInSet", f"{what} inside its vocabulary (docs/annotation-contract.md)",
                     column=column, value_set=list(values))
 
 

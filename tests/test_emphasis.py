@@ -203,7 +203,7 @@ def test_the_detector_finds_the_stressed_word_on_held_out_speakers_and_sentences
     rows = {r["corpus"]: r for r in query("""SELECT * FROM latest_validations
                                              WHERE attribute = 'emphasis' AND reference = 'regenerated:held_out'""",
                                           emphasis_lake).to_pylist()}
-    # a few dozen held-out sentences here; bench/emphasis.py measures hundreds (README)
+    # a few dozen held-out sentences here; bench/emphasis.py measures hundreds (docs/benchmarks.md)
     # the figures move a few points between sessions (0.83 all, 0.81 en, 0.86 zh seen at the low end); chance is
     # about one word in seven
     assert rows["all"]["n_clips"] >= 40 and rows["all"]["accuracy"] >= 0.75, rows["all"]

@@ -42,7 +42,7 @@ CLIPS = pa.schema([
     ("transcript", pa.string()),         # clean text
     ("transcript_raw", pa.string()),     # the corpus's own text field, verbatim
     ("audio_sha256", pa.string()),       # of the audio file's bytes (shared by the spans of one file)
-    ("meta_gender", pa.string()),        # the corpus's own labels, normalised to labels.md values
+    ("meta_gender", pa.string()),        # the corpus's own labels, normalised to docs/annotation-contract.md
     ("meta_age_group", pa.string()),
     ("meta_accent", pa.string()),
     ("meta_topic", pa.string()),
@@ -68,7 +68,7 @@ RUNS = pa.schema([
     ("flow", pa.string()),               # ingest, annotate, ...
     ("corpus", pa.string()),
     ("params", pa.string()),             # JSON of the run's arguments
-    ("status", pa.string()),             # running / completed / failed / interrupted
+    ("status", pa.string()),             # running / completed / partial (some batches failed) / failed / interrupted
     ("started_at", TIMESTAMP),
     ("finished_at", TIMESTAMP),
     ("wall_s", pa.float64()),
@@ -90,7 +90,7 @@ RUN_STAGES = pa.schema([
     ("stage_run_id", pa.string()),       # "<pipeline run_id>/<step>"
     ("run_id", pa.string()),             # the pipeline's run
     ("step", pa.string()),               # ingest:<corpus>, emphasize, transcript, acoustics, ..., export:<format>
-    ("status", pa.string()),             # completed / partial / failed / skipped
+    ("status", pa.string()),             # completed / partial / failed / skipped / blocked (an export the gate refused)
     ("clips", pa.int64()),               # clips the step worked on (not those already up to date)
     ("up_to_date", pa.int64()),
     ("failed_batches", pa.int64()),
@@ -100,7 +100,7 @@ RUN_STAGES = pa.schema([
     ("finished_at", TIMESTAMP),
 ])
 
-# Every stage row says which annotator made it, its version and a hash of its configuration (labels.md).
+# Every stage row says which annotator made it, its version and a hash of its configuration (docs/architecture.md).
 STAGE_COLUMNS = [
     ("annotator", pa.string()),
     ("annotator_version", pa.string()),
@@ -237,7 +237,8 @@ VALIDATIONS = pa.schema([
     ("run_id", pa.string()),
     ("attribute", pa.string()),          # gender / age_group / emphasis (sentence level, none included)
     ("corpus", pa.string()),             # a corpus, a language ("language:zh"), or "all"
-    ("reference", pa.string()),          # metadata:held_out_speakers / metadata:all_speakers / file:<name>
+    ("reference", pa.string()),          # metadata:held_out_speakers / metadata:all_speakers /
+                                         # regenerated:held_out / file:<name>
     ("predictor", pa.string()),          # backend and model that made the predictions
     ("n_clips", pa.int64()),
     ("n_speakers", pa.int64()),

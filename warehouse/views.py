@@ -1,5 +1,5 @@
 """The documented SQL views over the stored tables: name -> SELECT body. They are the public SQL surface
-(README, "Tables and views"). A table not written yet reads as empty, so every view always exists."""
+(docs/tables.md). A table not written yet reads as empty, so every view always exists."""
 from __future__ import annotations
 
 VIEWS: dict[str, str] = {

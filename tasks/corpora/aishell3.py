@@ -16,7 +16,7 @@ SPEAKER_INFO = "spk-info.txt"
 PROSODY_LABELS = "label_train-set.txt"     # train only
 SPEAKER_ID_LENGTH = 7                      # "SSB0005": utterance ids are the speaker id plus 4 digits
 
-# spk-info.txt's letter groups (A <14, B 14-25, C 26-40, D >41) in labels.md's age vocabulary.
+# spk-info.txt's letter groups (A <14, B 14-25, C 26-40, D >41) in the age vocabulary of docs/annotation-contract.md.
 AGE_GROUPS = {"A": "child", "B": "teenager", "C": "young_adult", "D": "middle_aged"}
 
 # A syllable in tone-number pinyin: ü is written v; the neutral tone is 5 (some tools leave it out).

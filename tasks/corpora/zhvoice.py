@@ -6,7 +6,7 @@ Real unpackings differ, mixed in one root (some archives one way, some another):
       speakers in `ROOT/text/infodata.json`;
   (b) one folder per archive: `ROOT/zhXXX/metadata.csv`, audio at `ROOT/zhXXX/<index>` (double nested);
   (c) `ROOT/zhXXX/metadata.csv` whose indexes are relative to the root: audio at `ROOT/<index>`.
-corpora.md marks the exact layout uncertain, so the reader bets on none: each index is tried against every
+The corpus notes mark the exact layout uncertain (docs/corpora.md), so the reader bets on none: each index is tried against every
 folder these layouts allow and the one holding the file wins (`layout_report` says which, per subset); a
 subset none of whose files is found anywhere is a layout error. A subset that has its own metadata.csv is read
 from it; lines of the combined list for that subset are then skipped, since they describe the same clips."""
