@@ -237,8 +237,7 @@ VALIDATIONS = pa.schema([
     ("run_id", pa.string()),
     ("attribute", pa.string()),          # gender / age_group / emphasis (sentence level, none included)
     ("corpus", pa.string()),             # a corpus, a language ("language:zh"), or "all"
-    ("reference", pa.string()),          # metadata:held_out_speakers / metadata:all_speakers /
-                                         # regenerated:held_out / file:<name>
+    ("reference", pa.string()),          # metadata:held_out_speakers|all_speakers, regenerated:held_out, file:<name>
     ("predictor", pa.string()),          # backend and model that made the predictions
     ("n_clips", pa.int64()),
     ("n_speakers", pa.int64()),
