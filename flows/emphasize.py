@@ -54,9 +54,13 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
         skipped.update(plan.skipped)
         store(stressing.StressResult(failures=plan.failures))
         task = stressing.stress_batch.with_options(result_storage=cache_dir())
-        stats = Batches(clips_per_task, show_progress).run(
-            "emphasize", plan, lambda batch, n: task.submit(batch, options, audio_root, run["run_id"], batch_number=n),
-            store)
+
+        def submit(batch: list[stressing.StressJob], number: int):
+            # a cached batch whose audio files are gone (the lake was rebuilt) is made again
+            batch_task = task if stressing.outputs_exist(audio_root, batch) else task.with_options(refresh_cache=True)
+            return batch_task.submit(batch, options, audio_root, run["run_id"], batch_number=number)
+
+        stats = Batches(clips_per_task, show_progress).run("emphasize", plan, submit, store)
         # parents turned down while planning were decided by this run too: computed, and rejected
         stats["computed"] += len(plan.failures)
         stats["rejected"] += len(plan.failures)

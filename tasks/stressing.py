@@ -210,6 +210,17 @@ def place_words(job: StressJob, samples: np.ndarray, rate: int) -> tuple[list[Wo
     return spans, timing
 
 
+def output_path(audio_root: str, job: StressJob) -> Path:
+    """Where the stressed audio of `job`'s parent is written."""
+    return Path(audio_root) / stressed_corpus(job.clip.corpus) / f"{job.parent['native_id']}.flac"
+
+
+def outputs_exist(audio_root: str, jobs: list[StressJob]) -> bool:
+    """Whether a cached batch's audio is still there: results are cached outside the lakehouse (a lake rebuilt
+    from scratch reuses them), the stressed audio lives inside it."""
+    return all(output_path(audio_root, job).is_file() for job in jobs)
+
+
 @dataclass
 class StressResult(BatchResult):
     clips: list[dict] = field(default_factory=list)     # the new clips' `clips` rows
@@ -241,7 +252,7 @@ def stress(jobs: list[StressJob], options: dict, audio_root: str, run_id: str) -
         keyword = stressed.words[job.keyword.index]
         corpus = stressed_corpus(clip.corpus)
         native_id = job.parent["native_id"]
-        path = Path(audio_root) / corpus / f"{native_id}.flac"
+        path = output_path(audio_root, job)
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(path, np.clip(stressed.samples, -1, 1), stressed.sample_rate, format="FLAC", subtype="PCM_16")
         data = path.read_bytes()
