@@ -526,9 +526,11 @@ def cmd_emphasize(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print_outcome(result["run"], "emphasize",
-                   f"{result['computed'] - result['rejected']} stressed clips made, {result['cached']} from cache, "
+                   f"{result['run']['n_new']} stressed clips made, {result['cached']} from cache, "
                    f"{result['up_to_date']} up to date, [bold]{result['rejected']} rejected[/bold]",
                    "stage = 'emphasize'")
+    if result.get("skipped"):      # parents not regenerated, now or by an earlier run for the same inputs
+        print("  parents not regenerated: " + ", ".join(f"{n} {reason}" for reason, n in sorted(result["skipped"].items())))
     print("next: `speechcraft annotate --stage emphasis` trains the detector on them and runs it on every clip")
     return 0 if result["run"]["status"] == "completed" else 1
 
