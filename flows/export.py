@@ -3,7 +3,7 @@ Hugging Face parquet dataset, lhotse manifests or SpeechCraft JSON records.
 
 Orchestration only: the request's checks, the gate, the run's bookkeeping, batches of rows handed to
 `build_records` tasks (two in flight) and their records to the writer in order, progress. What is exported
-and how it is written: tasks/exports.py.
+and how it is written: tasks/exports/ (the formats: tasks/exports/formats/).
 """
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: s
                 export.write(future.result())
                 progress.update(f"{export.written} clips · {export.audio_s / 3600:.2f} h", export.written)
 
-            batches = publishable_batches(con, fmt, corpus, BATCH_ROWS[audio if fmt == "parler-tts" else "reference"])
+            batches = publishable_batches(con, export.format.row_order, corpus,
+                                          BATCH_ROWS[export.audio or "reference"])
             for number, batch in enumerate(batches):
                 in_flight.append(build_records.submit(fmt, batch, audio, batch_number=number))
                 while len(in_flight) >= IN_FLIGHT:
@@ -84,8 +85,7 @@ def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: s
                 collect(in_flight.popleft())
         if export.written == 0:
             raise NothingToExportError(f"no clip's audio could be read ({len(export.unreadable)} tried)")
-        manifest = export.publish(make_manifest(fmt, audio, lake.uri, corpus, gate, selection, export,
-                                                run["run_id"]))
+        manifest = export.publish(make_manifest(export, lake.uri, corpus, gate, selection, run["run_id"]))
     except BaseException as exc:
         export.abort()
         finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")

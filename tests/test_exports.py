@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from speechcraft.flows.annotate import NothingIngestedError
-from speechcraft.flows.export import EXPORT_FORMATS, export_flow, export_is_current
+from speechcraft.flows.export import AUDIO_MODES, EXPORT_FORMATS, export_flow, export_is_current
 from speechcraft.tasks.exports import ExportBlockedError, ExportTargetError, NothingToExportError
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.runs import finish_run, start_run
@@ -300,3 +300,43 @@ def test_an_s3_target_uses_the_lakehouse_s3_settings(monkeypatch):
     assert fs.equals(pafs.S3FileSystem(endpoint_override="minio.local:9000", scheme="http", region="eu-west-1"))
     fs, root = export_filesystem("file:///tmp/somewhere")
     assert isinstance(fs, pafs.LocalFileSystem) and root == "/tmp/somewhere"
+
+
+def test_a_new_format_is_one_class_and_one_registry_line(export_lake, prefect_harness, tmp_path, monkeypatch):
+    """The format interface is all a format needs: a toy one, registered from here, gets the gate, the
+    selection, the staging and the manifest, and is offered where the real ones are."""
+    from speechcraft.tasks.exports import formats
+    from speechcraft.tasks.exports.formats.base import ExportFormat
+    from speechcraft.tasks.exports.formats.jsonl import JsonLinesFiles, LineRecords
+
+    class Transcripts(ExportFormat):
+        name = "transcripts"
+
+        def records(self, rows, audio):
+            out = LineRecords()
+            for r in rows:
+                out.lines.append(("transcripts", {"id": r["clip_id"], "text": r["transcript"].strip()}))
+                out.took(r)
+            return out
+
+        def writer(self, staged, audio, rows_per_shard):
+            return JsonLinesFiles(staged, lambda key: f"{key}.jsonl")
+
+    # what the one registry line in formats/__init__.py does (FORMATS is derived from it at import)
+    monkeypatch.setattr(formats, "REGISTERED", (*formats.REGISTERED, Transcripts()))
+    monkeypatch.setattr(formats, "FORMATS", tuple(f.name for f in formats.REGISTERED))
+    result = export_flow("transcripts", str(tmp_path / "out"), lake_uri=export_lake, show_progress=False)
+    lines = [json.loads(line) for line in (tmp_path / "out" / "transcripts.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in lines) == sorted(r["clip_id"] for r in publishable(export_lake))
+    manifest = json.loads((tmp_path / "out" / "export.json").read_text())
+    assert manifest["files"] == ["transcripts.jsonl", "export.json"] and manifest["audio"] is None
+    assert result["clips"] == len(lines) == sum(manifest["corpora"].values())
+
+
+def test_the_cli_offers_the_registered_formats():
+    from speechcraft.cli import build_parser
+
+    export = build_parser()._subparsers._group_actions[0].choices["export"]
+    choices = {a.dest: a.choices for a in export._actions}
+    assert tuple(choices["format"]) == EXPORT_FORMATS
+    assert tuple(choices["audio"]) == AUDIO_MODES

@@ -1,0 +1,135 @@
+"""Which clips an export takes: every clip of the lakehouse (or of one corpus) with the reason it is left out,
+counted per reason, and the rest streamed in Arrow batches.
+
+A clip is exported when it was measured by the acoustic stage, has no hard acoustic flag (`no_speech`,
+`too_short`), a transcript, gender and the pitch/energy/speed labels, and a published passing description
+and instruction written from the labels the clip has now. Every excluded clip is counted under the first
+rule it fails (`EXCLUSIONS`, in order); the counts go to the result, the `runs` row and `export.json`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...warehouse.lake import sql_literal_list
+from ...warehouse.sql import check_read_only
+from ..descriptions import LABEL_COLUMNS
+from .gate import read_rows
+
+HARD_FLAGS = ("no_speech", "too_short")
+# reason -> why; checked in this order, a clip is counted under the first that applies
+EXCLUSIONS = {
+    "not_measured": "no acoustics row yet (run `speechcraft annotate`)",
+    "no_speech": "the acoustic stage found no voiced speech",
+    "too_short": "shorter than the acoustic stage's minimum",
+    "no_transcript": "no transcript: a TTS trainer needs the text",
+    "unlabelled": "gender or a pitch, energy or speed label is missing",
+    "no_description": "no published description that passed the checker (run `speechcraft describe`)",
+    "no_instruction": "no published instruction that passed the checker (run `speechcraft describe`)",
+    "stale_texts": "the published texts were written from other labels than the clip has now "
+                   "(run `speechcraft describe`)",
+    # counted while writing, not here: the file is opened only then
+    "audio_unreadable": "the audio file could not be opened at export time (moved or deleted since ingest?)",
+}
+# A corpus's split name -> the Hugging Face split it is published as (`hf_split`; no split: train)
+HF_SPLITS = {"train": "train", "dev": "validation", "valid": "validation", "validation": "validation",
+             "test": "test"}
+
+
+class NothingToExportError(ValueError):
+    """Every clip was excluded: nothing is written and the previous export stays."""
+
+
+# The value a description's `labels` JSON holds for each key, as clip_annotations gives it now.
+_CURRENT_LABEL = {"topic": "c.meta_topic",
+                  "emphasis": "CASE WHEN a.emphasis_source = 'regenerated' THEN a.emphasis END"}
+
+
+def stale_texts_sql(alias: str) -> str:
+    """SQL: the published text under `alias` was written from labels other than the clip's current ones."""
+    differs = [f"json_extract_string({alias}.labels, '$.{key}') IS DISTINCT FROM "
+               f"nullif(CAST({_CURRENT_LABEL.get(column, 'a.' + column)} AS VARCHAR), '')"
+               for column, key in LABEL_COLUMNS.items()]
+    return f"({alias}.labels IS NOT NULL AND ({' OR '.join(differs)}))"
+
+
+def clips_sql(corpus: str | None = None) -> str:
+    """Every clip (of `corpus`) with what the exports write and `excluded`: the reason it is left out, or null."""
+    where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
+    hard = " ".join(f"WHEN list_contains(a.flags, '{flag}') THEN '{flag}'" for flag in HARD_FLAGS)
+    split = " ".join(f"WHEN '{name}' THEN '{hf}'" for name, hf in HF_SPLITS.items())
+    return f"""
+        SELECT a.clip_id, a.corpus, a.subset, a.split,
+               CASE lower(trim(coalesce(a.split, ''))) {split} WHEN '' THEN 'train'
+                    ELSE regexp_replace(lower(trim(a.split)), '[^a-z0-9_]', '_', 'g') END AS hf_split,
+               a.language, a.speaker_id, a.duration_s, a.transcript, a.transcript_source,
+               a.gender, a.gender_source, a.age_group, a.age_source,
+               a.pitch_hz, a.pitch_std_hz, a.voiced_ratio, a.pitch_label, a.energy_db, a.energy_label,
+               a.speech_rate, a.rate_unit, a.speed_label, a.speech_s, a.flags,
+               a.emotion, a.emotion_source, a.emotion_caption,
+               CASE WHEN a.emphasis_source = 'regenerated' THEN a.emphasis END AS emphasis,
+               CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis END AS detected_emphasis,
+               CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis_score END AS detected_emphasis_score,
+               a.parent_clip_id, c.meta_topic AS topic, a.description, a.instruction,
+               a.audio_path, a.start_s, a.end_s, c.sample_rate, c.channels,
+               CASE WHEN m.measured_id IS NULL THEN 'not_measured'
+                    {hard}
+                    WHEN nullif(trim(a.transcript), '') IS NULL THEN 'no_transcript'
+                    WHEN a.gender IS NULL OR a.pitch_label IS NULL OR a.energy_label IS NULL
+                         OR a.speed_label IS NULL THEN 'unlabelled'
+                    WHEN a.description IS NULL THEN 'no_description'
+                    WHEN a.instruction IS NULL THEN 'no_instruction'
+                    WHEN {stale_texts_sql('dl')} OR {stale_texts_sql('il')} THEN 'stale_texts'
+               END AS excluded
+        FROM clip_annotations a
+        JOIN clips c USING (clip_id)
+        LEFT JOIN (SELECT clip_id AS measured_id FROM acoustics) m ON m.measured_id = a.clip_id
+        LEFT JOIN (SELECT clip_id, labels FROM descriptions
+                   WHERE published AND passed AND kind = 'description') dl USING (clip_id)
+        LEFT JOIN (SELECT clip_id, labels FROM descriptions
+                   WHERE published AND passed AND kind = 'instruction') il USING (clip_id)
+        {where}"""
+
+
+@dataclass
+class Selection:
+    """What an export takes (clips, hours, per split and corpus, languages) and leaves out (per reason)."""
+    considered: int = 0
+    exported: int = 0
+    audio_hours: float = 0.0
+    excluded: dict[str, int] = field(default_factory=dict)
+    splits: dict[str, int] = field(default_factory=dict)
+    corpora: dict[str, int] = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)
+
+
+def select_clips(con, corpus: str | None = None) -> Selection:
+    """How many clips an export takes, per split and corpus, and how many it leaves out, per reason."""
+    rows = read_rows(con, f"""SELECT excluded, hf_split, corpus, language, count(*) AS clips,
+                                     sum(duration_s) AS seconds
+                              FROM ({clips_sql(corpus)}) GROUP BY ALL""")
+    selection = Selection()
+    languages = set()
+    for r in rows:
+        selection.considered += r["clips"]
+        if r["excluded"]:
+            selection.excluded[r["excluded"]] = selection.excluded.get(r["excluded"], 0) + r["clips"]
+            continue
+        selection.exported += r["clips"]
+        selection.audio_hours += (r["seconds"] or 0.0) / 3600
+        selection.splits[r["hf_split"]] = selection.splits.get(r["hf_split"], 0) + r["clips"]
+        selection.corpora[r["corpus"]] = selection.corpora.get(r["corpus"], 0) + r["clips"]
+        languages.add(r["language"])
+    selection.languages = sorted(lang for lang in languages if lang)
+    selection.excluded = {k: selection.excluded[k] for k in EXCLUSIONS if k in selection.excluded}
+    return selection
+
+
+def publishable_batches(con, first_order: str = "", corpus: str | None = None, batch_rows: int = 4_096):
+    """The exported clips as Arrow record batches, sorted by `first_order` (a column of clips_sql: the order
+    the format writes them in, such as parler's `hf_split` or speechcraft's `corpus`; "" for by file), then
+    by file, so the spans of one long file come next to each other (ClipAudio keeps that file open)."""
+    order = f"{first_order}, " if first_order else ""
+    sql = (f"SELECT * EXCLUDE (excluded, flags) FROM ({clips_sql(corpus)}) WHERE excluded IS NULL "
+           f"ORDER BY {order}audio_path, start_s NULLS FIRST, clip_id")
+    check_read_only(con, sql)
+    return con.sql(sql).to_arrow_reader(batch_rows)
