@@ -65,8 +65,8 @@ def _print_run(run: dict) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .tasks.corpora.base import CorpusLayoutError
-    from .flows.ingest import ingest_flow
+    from ..tasks.corpora.base import CorpusLayoutError
+    from ..flows.ingest import ingest_flow
 
     options = {}
     if args.corpus == "folder":
@@ -85,8 +85,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from .warehouse.sql import ReadOnlyError, query
-    from .warehouse.storage import LakeStorageError
+    from ..warehouse.sql import ReadOnlyError, query
+    from ..warehouse.storage import LakeStorageError
 
     import duckdb
     import pyarrow as pa
@@ -183,7 +183,7 @@ def _json_value(value):
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.demo import demo_flow
+    from ..flows.demo import demo_flow
 
     result = demo_flow(str(args.workdir), lake_uri=args.lake)
     lake = f" --lake {args.lake}" if args.lake else ""
@@ -193,10 +193,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.annotate import NothingIngestedError
-    from .flows.pipeline import pipeline_arguments, pipeline_flow
-    from .settings import ConfigError, load_project_config
-    from .tasks.corpora import CorpusLayoutError
+    from ..flows.annotate import NothingIngestedError
+    from ..flows.pipeline import pipeline_arguments, pipeline_flow
+    from ..settings import ConfigError, load_project_config
+    from ..tasks.corpora import CorpusLayoutError
 
     try:
         config = load_project_config(args.config)
@@ -259,19 +259,19 @@ def print_pipeline(result: dict, lake: str | None, examples: int = 0) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _quiet_services(foreground=False)
-    from .settings import ConfigError, load_project_config
+    from ..settings import ConfigError, load_project_config
 
     try:
         config = load_project_config(args.config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .warehouse.lake import resolve_lake_uri
+    from ..warehouse.lake import resolve_lake_uri
 
     lake = resolve_lake_uri(args.lake or os.environ.get("SPEECHCRAFT_LAKE") or config.get("pipeline", {}).get("lake"))
     server = None
     if not os.environ.get("PREFECT_API_URL") and not args.api_url:
-        from .flows.schedules import ScheduleError, start_local_server
+        from ..flows.schedules import ScheduleError, start_local_server
 
         try:
             server = start_local_server("127.0.0.1", args.server_port, str(Path(lake).parent / "prefect-server.log")
@@ -284,7 +284,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"its UI: {server.url.removesuffix('/api')}")
     elif args.api_url:
         os.environ["PREFECT_API_URL"] = args.api_url
-    from .flows.schedules import ScheduleError, register_with_pool, scheduled_deployments, serve
+    from ..flows.schedules import ScheduleError, register_with_pool, scheduled_deployments, serve
 
     try:
         deployments = scheduled_deployments(config, lake)
@@ -341,8 +341,8 @@ def print_check(result: dict) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.annotate import NothingIngestedError
-    from .flows.check import check_flow
+    from ..flows.annotate import NothingIngestedError
+    from ..flows.check import check_flow
 
     try:
         result = check_flow(args.lake, docs_dir=str(args.docs) if args.docs else None, suites=args.suite or None)
@@ -355,8 +355,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.annotate import NothingIngestedError
-    from .flows.export import ExportBlockedError, export_flow
+    from ..flows.annotate import NothingIngestedError
+    from ..flows.export import ExportBlockedError, export_flow
 
     try:
         result = export_flow(args.format, str(args.out), lake_uri=args.lake, corpus=args.corpus, audio=args.audio,
@@ -390,16 +390,16 @@ def print_export(result: dict) -> None:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from .dashboards import launch
+    from ..dashboards import launch
 
     return launch(args.lake, address=args.address, port=args.port, open_browser=not args.no_browser)
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.annotate import NothingIngestedError, annotate_flow
-    from .models.hf_audio import ModelLoadError
-    from .settings import ConfigError
+    from ..flows.annotate import NothingIngestedError, annotate_flow
+    from ..models.hf_audio import ModelLoadError
+    from ..settings import ConfigError
 
     try:
         settings = _annotate_settings(args)
@@ -414,8 +414,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 def _annotate_settings(args: argparse.Namespace) -> dict:
     """annotate_flow's arguments: the project config's [annotate] and [stages.*], then the flags on top.
     --backend/--model/--device/--batch-size apply to the stages named with --stage."""
-    from .models.registry import MODEL_STAGES
-    from .settings import ConfigError, annotate_defaults, load_project_config
+    from ..models.registry import MODEL_STAGES
+    from ..settings import ConfigError, annotate_defaults, load_project_config
 
     defaults = annotate_defaults(load_project_config(args.config))
     backends = defaults["backends"]
@@ -445,7 +445,7 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
 def print_annotation(result: dict, lake: str | None) -> None:
     from rich.console import Console
 
-    from .warehouse.sql import query
+    from ..warehouse.sql import query
 
     run, labels = result["run"], result["labels"]
     stages = [s for s in ("transcript", "acoustics", "speaker", "emotion", "emphasis") if s in result]
@@ -482,7 +482,7 @@ def print_validations(run_id: str, lake: str | None) -> None:
     confusions (true→predicted counts) that were not right."""
     import pyarrow as pa
 
-    from .warehouse.sql import query
+    from ..warehouse.sql import query
 
     rows = query(f"""SELECT attribute, reference, corpus, predictor, n_clips, n_speakers, accuracy, per_class,
                             confusion
@@ -512,9 +512,9 @@ def _ratio(value: float | None) -> str:
 
 def cmd_emphasize(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.annotate import NothingIngestedError
-    from .flows.emphasize import emphasize_flow
-    from .models.hf_audio import ModelLoadError
+    from ..flows.annotate import NothingIngestedError
+    from ..flows.emphasize import emphasize_flow
+    from ..models.hf_audio import ModelLoadError
 
     options = {k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
                                  "pitch_scale": args.pitch_scale, "energy_db": args.energy_db,
@@ -537,7 +537,7 @@ def cmd_emphasize(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.validate import NothingToValidateError, validate_flow
+    from ..flows.validate import NothingToValidateError, validate_flow
 
     try:
         result = validate_flow(args.lake, stage=args.stage, reference=str(args.reference) if args.reference else None)
@@ -554,9 +554,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .models.hf_audio import ModelLoadError
-    from .models.registry import BACKENDS, DEFAULT_BACKEND, backend_class
-    from .settings import ConfigError, load_project_config
+    from ..models.hf_audio import ModelLoadError
+    from ..models.registry import BACKENDS, DEFAULT_BACKEND, backend_class
+    from ..settings import ConfigError, load_project_config
 
     try:
         stages = load_project_config(args.config).get("stages", {})
@@ -582,10 +582,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_describe(args: argparse.Namespace) -> int:
     _quiet_services()
-    from .flows.annotate import NothingIngestedError
-    from .flows.describe import describe_flow
-    from .models.hf_audio import ModelLoadError
-    from .settings import ConfigError, load_project_config
+    from ..flows.annotate import NothingIngestedError
+    from ..flows.describe import describe_flow
+    from ..models.hf_audio import ModelLoadError
+    from ..settings import ConfigError, load_project_config
 
     try:
         options = dict(load_project_config(args.config).get("stages", {}).get("describe", {}))
@@ -604,7 +604,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def print_descriptions(result: dict, lake: str | None, examples: int = 0) -> None:
-    from .warehouse.sql import query
+    from ..warehouse.sql import query
 
     _print_outcome(result["run"], "describe",
                    f"{result['clips']} clips written, {result['up_to_date']} up to date; {result['published']} texts "
@@ -625,7 +625,7 @@ def print_descriptions(result: dict, lake: str | None, examples: int = 0) -> Non
 
 
 def cmd_check_text(args: argparse.Namespace) -> int:
-    from .models.text_checker import LabelError, check
+    from ..models.text_checker import LabelError, check
 
     try:
         labels = dict(item.split("=", 1) for item in args.labels.split(",") if item.strip())
@@ -646,9 +646,9 @@ def cmd_check_text(args: argparse.Namespace) -> int:
 
 
 def cmd_bins(args: argparse.Namespace) -> int:
-    from .tasks import labels
-    from .warehouse import Lakehouse
-    from .warehouse.bins import BinVersionError
+    from ..tasks import labels
+    from ..warehouse import Lakehouse
+    from ..warehouse.bins import BinVersionError
 
     try:
         if args.action == "show":
@@ -659,7 +659,7 @@ def cmd_bins(args: argparse.Namespace) -> int:
             write_result(report.to_arrow(), args.format, sys.stdout)
             return 0
         _quiet_services()
-        from .flows.bins import bins_flow
+        from ..flows.bins import bins_flow
 
         result = bins_flow(args.action, args.name, lake_uri=args.lake,
                            config=str(args.config) if getattr(args, "config", None) else None,
@@ -903,12 +903,12 @@ def lake_reachable(lake: str) -> bool:
     """A lakehouse on object storage is opened before any flow starts, so a wrong bucket, endpoint or
     credentials is one line naming what to set, not a flow's traceback. Local folders are never created
     by this check."""
-    from .warehouse.lake import resolve_lake_uri
-    from .warehouse.storage import LakeStorageError, is_remote
+    from ..warehouse.lake import resolve_lake_uri
+    from ..warehouse.storage import LakeStorageError, is_remote
 
     if not is_remote(resolve_lake_uri(lake)):
         return True
-    from .warehouse import Lakehouse
+    from ..warehouse import Lakehouse
 
     try:
         Lakehouse(lake).open()
