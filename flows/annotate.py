@@ -7,10 +7,7 @@ validation); the backends are in models/.
 """
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -21,14 +18,12 @@ from ..settings import cache_dir
 from ..tasks import emphasis, model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
 from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_acoustics
-from ..tasks.clip_batches import BatchResult, PendingWork, store_batch
+from ..tasks.clip_batches import store_batch
 from ..tasks.labels import MIN_POPULATION, relabel
 from ..warehouse import Lakehouse
-from ..warehouse.runs import finish_run, start_run
-from .ingest import batched
+from .batches import ClipBatches, StageStats, recorded_run
 from .exclusive import one_writer
-from .progress import Progress
-from .runners import THREAD_IN_FLIGHT, batch_resources, in_flight, runner_kind
+from .runners import THREAD_IN_FLIGHT, runner_kind
 
 # In the order they run: ASR first (speaking rate counts its words, emphasis its word times), gender before
 # labels (pitch is binned within gender).
@@ -38,18 +33,6 @@ DEFAULT_CLIPS_PER_TASK = 256
 
 class NothingIngestedError(ValueError):
     pass
-
-
-@dataclass
-class StageStats:
-    up_to_date: int = 0        # clips that already had a row for the stage's current version and inputs
-    todo: int = 0
-    computed: int = 0          # clips the stage worked on in this run
-    cached: int = 0            # clips whose batch result came from Prefect's cache (no work done)
-    rejected: int = 0
-    failed_batches: int = 0
-    audio_s: float = 0.0
-    wall_s: float = 0.0
 
 
 @flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=THREAD_IN_FLIGHT))
@@ -84,13 +67,13 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     if reference:
         validation.read_reference(Path(reference))
     runner_kind(runner)
-    batches = Batches(clips_per_task, show_progress, runner)
+    batches = ClipBatches(clips_per_task, show_progress, runner)
     params = {"stages": stages, "corpus": corpus, "clips_per_task": clips_per_task, "workers": workers,
               "acoustics": config.describe(), "backends": {s: options[s] for s in stages if s in options}}
-    run = start_run(lake, "annotate", corpus, params)
-    run_id = run["run_id"]
     result: dict = {}
-    try:
+    with recorded_run(lake, "annotate", corpus, params) as record:
+        run_id = record.run_id
+        record.counts = _counts(result)
         for stage in stages:
             if stage == "acoustics":
                 task = acoustics_batch.with_options(result_storage=cache_dir())
@@ -102,6 +85,7 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
                 result["emphasis_detector"] = asdict(emphasis.train_and_detect(lake, run_id))
             else:
                 result[stage] = _model_stage(lake, stage, options[stage], corpus, batches, run_id)
+            record.counts = _counts(result)
             if stage == "speaker":
                 result["speaker_training"] = _speaker_labels(lake, options[stage], run_id)
         result["labels"] = asdict(relabel(lake, min_population))
@@ -115,17 +99,13 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
         for table in ("acoustics", "speakers", "speaker_features", "emotions", "transcripts", "labels",
                       "emphasis_features", "emphasis"):
             lake.compact(table)
-    except BaseException as exc:
-        finish_run(lake, run, "failed", _counts(result), error=f"{type(exc).__name__}: {exc}")
-        raise
-    failed = sum(result[s]["failed_batches"] for s in stages)
-    error = f"{failed} batch(es) failed; re-run to retry them" if failed else None
-    result["run"] = finish_run(lake, run, "partial" if error else "completed", _counts(result), error=error)
+        record.failed_batches = sum(result[s]["failed_batches"] for s in stages)
+    result["run"] = record.row
     logger.info("annotate: %s", {k: v for k, v in result.items() if k != "run"})
     return result
 
 
-def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, batches: "Batches",
+def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, batches: ClipBatches,
                  run_id: str) -> dict:
     spec = model_stages.spec_for(stage, options)
     task = model_stages.predict_batch.with_options(result_storage=cache_dir())
@@ -134,7 +114,7 @@ def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None,
                        lambda r: store_batch(lake, stage, spec.table, r, run_id))
 
 
-def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: "Batches", run_id: str) -> dict:
+def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, run_id: str) -> dict:
     task = emphasis.features_batch.with_options(result_storage=cache_dir())
     return batches.run("emphasis", emphasis.pending(lake, corpus),
                        lambda batch, n: task.submit(batch, emphasis.whisper_stamps(lake, batch), run_id, batch_number=n),
@@ -147,53 +127,6 @@ def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
         annotator, config_hash = model_stages.stage_config("speaker", options)
         return asdict(speakers.train_and_predict(lake, run_id, annotator, config_hash))
     return {"changed": speakers.apply_metadata(lake)}
-
-
-@dataclass
-class Batches:
-    """How a flow cuts its stages' work into batches and where they run: `run` submits the pending clips a
-    few batches ahead (on the flow's task runner, asking Ray for the stage's resources), stores each result
-    as it lands, and counts."""
-    clips_per_task: int
-    show_progress: bool = True
-    runner: dict | None = None
-
-    def run(self, stage: str, work: PendingWork, submit: Callable, store: Callable[[BatchResult], None],
-            cpus: float = 1) -> dict:
-        logger = get_run_logger()
-        started = time.perf_counter()
-        stats = StageStats(up_to_date=work.up_to_date, todo=len(work.jobs))
-        logger.info("%s: %d clips to annotate, %d up to date", stage, stats.todo, stats.up_to_date)
-        ahead = in_flight(self.runner)
-        queue: deque = deque()
-        with Progress(stage, total=stats.todo, enabled=self.show_progress) as progress:
-            def collect(future) -> None:
-                try:
-                    result = future.result()
-                except Exception as exc:   # one bad batch must not sink the run
-                    stats.failed_batches += 1
-                    logger.error("%s batch failed: %s", stage, exc)
-                    return
-                store(result)
-                n_clips = len(result.rows) + len(result.failures)
-                if future.state.name == "Cached":
-                    stats.cached += n_clips
-                else:
-                    stats.computed += n_clips
-                stats.rejected += len(result.failures)
-                stats.audio_s += result.audio_s
-                progress.update(f"{stats.computed} done · {stats.cached} cached · {stats.rejected} rejected · "
-                                f"{stats.audio_s / 3600:.2f} h", stats.computed + stats.cached)
-
-            for number, batch in enumerate(batched(work.jobs, self.clips_per_task)):
-                with batch_resources(self.runner, stage, cpus):
-                    queue.append(submit(batch, number))
-                while len(queue) >= ahead:
-                    collect(queue.popleft())
-            while queue:
-                collect(queue.popleft())
-        stats.wall_s = time.perf_counter() - started
-        return asdict(stats)
 
 
 def _counts(result: dict) -> dict:

@@ -1,8 +1,6 @@
 """The describe flow: descriptions and instructions for every clip whose labels have no texts yet."""
 from __future__ import annotations
 
-from collections import deque
-
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -11,11 +9,9 @@ from ..settings import cache_dir
 from ..tasks.descriptions import describe_batch, pending, store_texts
 from ..tasks.search_index import index_texts
 from ..warehouse import Lakehouse
-from ..warehouse.runs import finish_run, start_run
 from .annotate import NothingIngestedError
-from .ingest import batched
+from .batches import batched, recorded_run, run_batches
 from .exclusive import one_writer
-from .progress import Progress
 from .runners import THREAD_IN_FLIGHT
 
 DEFAULT_CLIPS_PER_TASK = 256
@@ -24,9 +20,11 @@ DEFAULT_CLIPS_PER_TASK = 256
 @flow(name="describe", task_runner=ThreadPoolTaskRunner(max_workers=THREAD_IN_FLIGHT))
 @one_writer
 def describe_flow(lake_uri: str | None = None, corpus: str | None = None, options: dict | None = None,
-                  clips_per_task: int = DEFAULT_CLIPS_PER_TASK, show_progress: bool = True) -> dict:
+                  clips_per_task: int = DEFAULT_CLIPS_PER_TASK, runner: dict | None = None,
+                  show_progress: bool = True) -> dict:
     """Returns {"run": runs row, "clips", "up_to_date", "texts", "published", "fallbacks", "failed_batches"}.
-    `options`: the generator's, e.g. {"backend": "vllm", "model": ID, "tensor_parallel": 2, "retries": 2}."""
+    `options`: the generator's, e.g. {"backend": "vllm", "model": ID, "tensor_parallel": 2, "retries": 2}.
+    `runner`: the [runner] config (flows/runners.py)."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -34,53 +32,35 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
     options = {"backend": DEFAULT_BACKEND, **(options or {})}
     generator = load_backend("describe", options)
     getattr(generator, "load", lambda: None)()          # an LLM that cannot load fails before any work
-    run = start_run(lake, "describe", corpus, {"options": options, "clips_per_task": clips_per_task})
     stats = {"clips": 0, "up_to_date": 0, "texts": 0, "published": 0, "fallbacks": 0, "failed_batches": 0}
-    try:
+    audio_s = 0.0
+
+    def collect(batch, cached: bool) -> str:
+        nonlocal audio_s
+        store_texts(lake, batch)
+        published = [r for r in batch.rows if r["published"]]
+        stats["texts"] += len(batch.rows)
+        stats["published"] += len(published)
+        stats["fallbacks"] += sum(r["generator"] == "embedded" and options["backend"] != "embedded"
+                                  for r in published)
+        audio_s += sum(durations.get(c, 0.0) for c in {r["clip_id"] for r in batch.rows})
+        return f"{stats['published']} published · {stats['fallbacks']} fallbacks"
+
+    with recorded_run(lake, "describe", corpus, {"options": options, "clips_per_task": clips_per_task}) as record:
         todo, stats["up_to_date"] = pending(lake, lake_uri, options, corpus)
         stats["clips"] = len(todo)
         durations = {t.clip_id: t.duration_s for t in todo}
-        audio_s = 0.0
         task = describe_batch.with_options(result_storage=cache_dir())
-        in_flight: deque = deque()
-        with Progress("describe", total=len(todo), enabled=show_progress) as progress:
-            done = 0
-
-            def collect(future) -> None:
-                nonlocal done, audio_s
-                try:
-                    batch = future.result()
-                except Exception as exc:   # one bad batch must not sink the run
-                    stats["failed_batches"] += 1
-                    logger.error("describe batch failed: %s", exc)
-                    return
-                store_texts(lake, batch)
-                published = [r for r in batch.rows if r["published"]]
-                stats["texts"] += len(batch.rows)
-                stats["published"] += len(published)
-                stats["fallbacks"] += sum(r["generator"] == "embedded" and options["backend"] != "embedded"
-                                          for r in published)
-                described = {r["clip_id"] for r in batch.rows}
-                done += len(described)
-                audio_s += sum(durations.get(c, 0.0) for c in described)
-                progress.update(f"{stats['published']} published · {stats['fallbacks']} fallbacks", done)
-
-            for number, batch in enumerate(batched(todo, clips_per_task)):
-                in_flight.append(task.submit(batch, options, run["run_id"], batch_number=number))
-                while len(in_flight) >= THREAD_IN_FLIGHT:
-                    collect(in_flight.popleft())
-            while in_flight:
-                collect(in_flight.popleft())
+        tally = run_batches("describe", batched(todo, clips_per_task),
+                            lambda batch, number: task.submit(batch, options, record.run_id, batch_number=number),
+                            collect, runner=runner, total=len(todo), show_progress=show_progress)
         lake.compact("descriptions")
         if stats["texts"] or not lake.exists("text_vectors"):    # nothing new: the index is current
             stats["search_index"] = _index_for_search(lake.uri, logger)
-    except BaseException as exc:
-        finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    counts = {"n_scanned": stats["clips"] + stats["up_to_date"], "n_new": stats["clips"], "n_updated": 0,
-              "n_unchanged": stats["up_to_date"], "n_rejected": 0, "audio_hours": audio_s / 3600}
-    error = f"{stats['failed_batches']} batch(es) failed; re-run to retry them" if stats["failed_batches"] else None
-    stats["run"] = finish_run(lake, run, "partial" if error else "completed", counts, error=error)
+        stats["failed_batches"] = record.failed_batches = tally.failed_batches
+        record.counts = {"n_scanned": stats["clips"] + stats["up_to_date"], "n_new": stats["clips"], "n_updated": 0,
+                         "n_unchanged": stats["up_to_date"], "n_rejected": 0, "audio_hours": audio_s / 3600}
+    stats["run"] = record.row
     logger.info("describe: %s", {k: v for k, v in stats.items() if k != "run"})
     return stats
 

@@ -12,8 +12,8 @@ from ..settings import cache_dir
 from ..tasks import stressing
 from ..tasks.lineage import is_stressed
 from ..warehouse import Lakehouse
-from ..warehouse.runs import finish_run, start_run
-from .annotate import Batches, NothingIngestedError
+from .annotate import NothingIngestedError
+from .batches import ClipBatches, recorded_run
 from .exclusive import one_writer
 from .runners import THREAD_IN_FLIGHT
 
@@ -24,11 +24,11 @@ DEFAULT_CLIPS_PER_TASK = 128
 @one_writer
 def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None, limit: int | None = None,
                    options: dict | None = None, clips_per_task: int = DEFAULT_CLIPS_PER_TASK,
-                   show_progress: bool = True) -> dict:
+                   runner: dict | None = None, show_progress: bool = True) -> dict:
     """Stress up to `limit` clips per corpus (all when None). `options`: the synthesizer's, e.g.
     {"backend": "world", "pitch_scale": 1.3, "energy_db": 6, "duration_scale": 1.3}. Returns the stage's
     counts, `skipped` (reason -> parents not regenerated, now or by an earlier run for the inputs they still
-    have) and the runs row."""
+    have) and the runs row. `runner`: the [runner] config (flows/runners.py)."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -41,15 +41,15 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
         raise ValueError(f"corpus {missing[0]!r} is not in the lakehouse; ingested: {', '.join(sorted(known))}")
     getattr(stressing.synthesizer(options), "load", lambda: None)()   # bad settings or a model that cannot load
                                                                       # fail before any work
-    run = start_run(lake, "emphasize", ",".join(corpora), {"corpora": corpora, "limit": limit, "options": options})
     audio_root = str(lake.audio_root())
     skipped = Counter()
 
     def store(result: stressing.StressResult) -> None:
-        stressing.store_stressed(lake, result, run["run_id"])
+        stressing.store_stressed(lake, result, record.run_id)
         skipped.update(f.reason for f in result.failures if f.reason in stressing.SKIPS)
 
-    try:
+    with recorded_run(lake, "emphasize", ",".join(corpora), {"corpora": corpora, "limit": limit,
+                                                               "options": options}) as record:
         plan = stressing.plan(lake, corpora, limit, options)
         skipped.update(plan.skipped)
         store(stressing.StressResult(failures=plan.failures))
@@ -58,24 +58,21 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
         def submit(batch: list[stressing.StressJob], number: int):
             # a cached batch whose audio files are gone (the lake was rebuilt) is made again
             batch_task = task if stressing.outputs_exist(audio_root, batch) else task.with_options(refresh_cache=True)
-            return batch_task.submit(batch, options, audio_root, run["run_id"], batch_number=number)
+            return batch_task.submit(batch, options, audio_root, record.run_id, batch_number=number)
 
-        stats = Batches(clips_per_task, show_progress).run("emphasize", plan, submit, store)
+        stats = ClipBatches(clips_per_task, show_progress, runner).run("emphasize", plan, submit, store)
         # parents turned down while planning were decided by this run too: computed, and rejected
         stats["computed"] += len(plan.failures)
         stats["rejected"] += len(plan.failures)
         for table in ("clips", "stressed_clips"):
             lake.compact(table)
-    except BaseException as exc:
-        finish_run(lake, run, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    stats["skipped"] = dict(skipped)
-    counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + len(plan.failures),
-              "n_new": stats["computed"] + stats["cached"] - stats["rejected"],
-              "n_updated": 0, "n_unchanged": stats["up_to_date"], "n_rejected": stats["rejected"],
-              "audio_hours": stats["audio_s"] / 3600}
-    error = f"{stats['failed_batches']} batch(es) failed; re-run to retry them" if stats["failed_batches"] else None
-    stats["run"] = finish_run(lake, run, "partial" if error else "completed", counts, error=error)
+        stats["skipped"] = dict(skipped)
+        record.counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + len(plan.failures),
+                         "n_new": stats["computed"] + stats["cached"] - stats["rejected"],
+                         "n_updated": 0, "n_unchanged": stats["up_to_date"], "n_rejected": stats["rejected"],
+                         "audio_hours": stats["audio_s"] / 3600}
+        record.failed_batches = stats["failed_batches"]
+    stats["run"] = record.row
     if skipped:
         logger.info("emphasize: parents not regenerated, by reason: %s (see `rejects`, stage 'emphasize')",
                     ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())))

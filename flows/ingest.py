@@ -5,9 +5,6 @@ Orchestration only: which reader, which batches, how many in flight, the run's b
 from __future__ import annotations
 
 import os
-from collections import deque
-from collections.abc import Iterable, Iterator
-from itertools import islice
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -15,28 +12,23 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ..tasks.corpora import CorpusLayoutError, get_reader
 from ..tasks.ingest import BatchStats, ingest_batch
 from ..warehouse import Lakehouse
-from ..warehouse.runs import finish_run, ingested_roots, start_run
+from ..warehouse.runs import ingested_roots
+from .batches import batched, recorded_run, run_batches
 from .exclusive import one_writer
-from .progress import Progress
 
 DEFAULT_BATCH_SIZE = 256
 WORKERS = max(2, os.cpu_count() or 2)
 
 
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 @flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=WORKERS))
 @one_writer
 def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_uri: str | None = None,
-                batch_size: int = DEFAULT_BATCH_SIZE, options: dict | None = None,
+                batch_size: int = DEFAULT_BATCH_SIZE, options: dict | None = None, runner: dict | None = None,
                 show_progress: bool = True) -> dict:
     """Ingest one corpus into the lakehouse; returns the finished `runs` row, with `n_warnings` (rows of
     `rejects` that note an input taken anyway, e.g. `recovered_encoding`) and `layout` (one line per subset:
-    which metadata file, and under which folder its paths were found)."""
+    which metadata file, and under which folder its paths were found). `runner`: the [runner] config
+    (flows/runners.py); call the flow through `on_runner` to run its batches on Ray."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     reader = get_reader(corpus, root, subsets, **(options or {}))
@@ -50,40 +42,24 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
             raise CorpusLayoutError(
                 f"the corpus name {reader.name!r} already holds clips from {sorted(others)[0]}; "
                 f"ingest {reader.root} under another name with --name NAME")
-    run = start_run(lake, "ingest", reader.name, params)
     totals = BatchStats()
-    failed_batches = 0
-    try:
-        reader.check_layout()
-        in_flight: deque = deque()
-        with Progress(f"ingest {reader.name}", enabled=show_progress) as progress:
-            def collect(future) -> None:
-                nonlocal failed_batches
-                try:
-                    stats = future.result()
-                except Exception as exc:  # one bad batch must not sink the run
-                    failed_batches += 1
-                    logger.error("batch failed: %s", exc)
-                    return
-                totals.add(stats)
-                progress.update(f"{totals.scanned} clips · {totals.new} new · {totals.unchanged} unchanged · "
-                                f"{totals.rejected} rejected · {totals.warnings} warnings · "
-                                f"{totals.audio_seconds / 3600:.2f} h")
 
-            for number, batch in enumerate(batched(reader.scan(), batch_size)):
-                in_flight.append(ingest_batch.submit(lake.uri, run["run_id"], batch, str(reader.root),
-                                                     batch_number=number))
-                while len(in_flight) >= 2 * WORKERS:   # bounded: a huge corpus never sits in memory
-                    collect(in_flight.popleft())
-            while in_flight:
-                collect(in_flight.popleft())
+    def collect(stats: BatchStats, cached: bool) -> str:
+        totals.add(stats)
+        record.counts = _counts(totals)
+        return (f"{totals.scanned} clips · {totals.new} new · {totals.unchanged} unchanged · "
+                f"{totals.rejected} rejected · {totals.warnings} warnings · {totals.audio_seconds / 3600:.2f} h")
+
+    with recorded_run(lake, "ingest", reader.name, params) as record:
+        record.counts = _counts(totals)
+        reader.check_layout()
+        tally = run_batches("ingest", batched(reader.scan(), batch_size),
+                            lambda batch, number: ingest_batch.submit(lake.uri, record.run_id, batch, str(reader.root),
+                                                                      batch_number=number),
+                            collect, runner=runner, thread_ahead=2 * WORKERS, title=f"ingest {reader.name}",
+                            show_progress=show_progress)
+        record.failed_batches = tally.failed_batches
         lake.compact("clips")
-    except BaseException as exc:
-        finish_run(lake, run, "failed", _counts(totals), error=f"{type(exc).__name__}: {exc}")
-        raise
-    status = "completed" if not failed_batches else "partial"
-    error = f"{failed_batches} batch(es) failed; re-run to retry them" if failed_batches else None
-    finished = finish_run(lake, run, status, _counts(totals), error=error)
     logger.info("ingest %s: %d scanned, %d new, %d updated, %d unchanged, %d rejected, %d warnings, "
                 "%.3f h of audio", reader.name, totals.scanned, totals.new, totals.updated, totals.unchanged,
                 totals.rejected, totals.warnings, totals.audio_seconds / 3600)
@@ -92,7 +68,7 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
     for line in layout:
         logger.info("layout %s", line)
     # Not columns of `runs`: returned with its row for the command line's summary.
-    return {**finished, "n_warnings": totals.warnings, "layout": layout}
+    return {**record.row, "n_warnings": totals.warnings, "layout": layout}
 
 
 def _counts(totals: BatchStats) -> dict:

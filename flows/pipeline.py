@@ -27,7 +27,7 @@ from .emphasize import emphasize_flow
 from .exclusive import one_writer
 from .export import EXPORT_FORMATS, export_flow, export_is_current
 from .ingest import ingest_flow
-from .runners import on_runner, runner_kind
+from .runners import on_runner, runner_kind, shared_cluster
 
 STEPS = ("ingest", "emphasize", "annotate", "describe", "check", "export")
 
@@ -85,22 +85,24 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
     try:
         # The step flows run in this flow's process, whose own heartbeat already tells Prefect's server if
         # it dies; their own heartbeat threads would add about a second to every step (joined on exit).
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        # Every step's batches run on the [runner]: on Ray, one cluster for the whole run.
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), shared_cluster(runner):
             if "ingest" in steps:
                 for source, step in zip(sources, steps_of):
-                    results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: ingest_flow(
-                        s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri,
-                        options=reader_options(s), show_progress=show_progress))
+                    results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: on_runner(
+                        ingest_flow, runner)(s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri,
+                                             options=reader_options(s), runner=runner, show_progress=show_progress))
             if "emphasize" in steps:
                 for source, name, step in zip(sources, names, steps_of):
                     if source.get("stress") is not None:
-                        _emphasize(record, lake, source["stress"], name, f"emphasize:{step}", show_progress, results)
+                        _emphasize(record, lake, source["stress"], name, f"emphasize:{step}", runner, show_progress,
+                                   results)
             if "annotate" in steps:
                 results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
                     lake.uri, runner=runner, show_progress=show_progress, **(annotate or {})))
             if "describe" in steps:
-                results["describe"] = record.flow("describe", lambda: describe_flow(
-                    lake.uri, options=describe or None, show_progress=show_progress))
+                results["describe"] = record.flow("describe", lambda: on_runner(describe_flow, runner)(
+                    lake.uri, options=describe or None, runner=runner, show_progress=show_progress))
             if "check" in steps:
                 if record.changed or not _checked_before(lake):
                     from .check import check_flow    # great-expectations takes seconds to import: only when due
@@ -110,7 +112,7 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 else:
                     record.skip("check", "nothing changed since the last check")
             if "export" in steps:
-                _export(record, lake, exports, export_root, export_audio, quality, show_progress, results)
+                _export(record, lake, exports, export_root, export_audio, quality, runner, show_progress, results)
     except BaseException as exc:
         finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
         raise
@@ -141,14 +143,14 @@ def _checked_steps(steps: list[str] | None) -> list[str]:
 
 
 def _emphasize(record: "StepRecorder", lake: Lakehouse, stress: int | str, corpus: str, step: str,
-               show_progress: bool, results: dict) -> None:
+               runner: dict | None, show_progress: bool, results: dict) -> None:
     if lake.remote:
         record.skip(step, "not regenerated: the lakehouse is on object storage and regenerated audio needs a "
                           "local disk")
         return
     limit = None if stress == "all" else int(stress)
-    results[step] = record.flow(step, lambda: emphasize_flow(lake.uri, corpora=[corpus], limit=limit,
-                                                             show_progress=show_progress))
+    results[step] = record.flow(step, lambda: on_runner(emphasize_flow, runner)(
+        lake.uri, corpora=[corpus], limit=limit, runner=runner, show_progress=show_progress))
 
 
 def _checked_exports(exports: list[str] | None) -> list[str]:
@@ -163,7 +165,7 @@ def _checked_before(lake: Lakehouse) -> bool:
 
 
 def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_root: str, audio: str,
-            quality: dict | None, show_progress: bool, results: dict) -> None:
+            quality: dict | None, runner: dict | None, show_progress: bool, results: dict) -> None:
     if quality is not None and quality["critical_failures"]:
         for fmt in exports:
             record.skip(f"export:{fmt}", "blocked: the quality check failed", status="blocked")
@@ -173,8 +175,8 @@ def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_
         if not record.changed and export_is_current(out, lake.uri, fmt, audio):
             record.skip(f"export:{fmt}", "up to date")
             continue
-        results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: export_flow(
-            f, o, lake_uri=lake.uri, audio=audio, show_progress=show_progress))
+        results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: on_runner(export_flow, runner)(
+            f, o, lake_uri=lake.uri, audio=audio, runner=runner, show_progress=show_progress))
 
 
 class StepRecorder:

@@ -9,7 +9,8 @@ On a cluster the stage caches (SPEECHCRAFT_CACHE) and the corpus audio must be o
 """
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from prefect import Flow
 
@@ -49,10 +50,33 @@ def on_runner(flow: Flow, runner: dict | None) -> Flow:
     return flow.with_options(task_runner=RayTaskRunner(address=address, init_kwargs=init_kwargs))
 
 
-def in_flight(runner: dict | None) -> int:
-    """How many batches to keep submitted: enough to fill a Ray cluster, two on the local thread pool."""
+@contextmanager
+def shared_cluster(runner: dict | None) -> Iterator[None]:
+    """Around several flows that run on `runner` (the pipeline's steps): on Ray, one cluster for all of them —
+    connected to (`address`) or started here, and stopped here if it was started here — instead of one per
+    step flow (each flow's task runner reuses a Ray already initialised in the process)."""
     if runner_kind(runner) == "thread":
-        return (runner or {}).get("in_flight", THREAD_IN_FLIGHT)
+        yield
+        return
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        init_kwargs = {"log_to_driver": False}
+        if not runner.get("address") and runner.get("num_cpus"):
+            init_kwargs["num_cpus"] = runner["num_cpus"]
+        ray.init(runner.get("address") or None, **init_kwargs)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def in_flight(runner: dict | None, threads: int = THREAD_IN_FLIGHT) -> int:
+    """How many batches to keep submitted: enough to fill a Ray cluster, `threads` on the local thread pool."""
+    if runner_kind(runner) == "thread":
+        return (runner or {}).get("in_flight", threads)
     if runner.get("in_flight"):
         return runner["in_flight"]
     import ray

@@ -56,7 +56,7 @@ def load_project_config(path: Path | None = None) -> dict:
         stress = 50             # optional: clips regenerated with a stressed keyword ("all" or a number)
         schedule = "0 * * * *"  # optional: cron, or `interval = 3600` (seconds)
 
-        [runner]                # where the annotation batches run
+        [runner]                # where every step's batches run (ingest, emphasize, annotate, describe, export)
         kind = "ray"            # thread (default: this machine) / ray
         address = "auto"        # a running Ray cluster; omitted: a local Ray for the run
         in_flight = 16          # batches submitted ahead (default: 2 on threads, 2 per Ray CPU)

@@ -29,7 +29,7 @@ KEYED_TABLES = {"clips": "clip_id", "acoustics": "clip_id", "labels": "clip_id",
 @pytest.fixture(scope="module")
 def bulk(tmp_path_factory) -> Path:
     """36 clips of real synthetic speech in the folder layout: spk00-spk11, three clips each."""
-    from speechcraft.fixtures import build_bulk_folder
+    from speechcraft.tasks.demo_corpora import build_bulk_folder
 
     root = tmp_path_factory.mktemp("bulk") / "bulk"
     build_bulk_folder(root, 36)
@@ -279,7 +279,7 @@ def test_a_served_schedule_fires_real_runs_that_pick_up_new_files(bulk, corpora,
     _assert_no_duplicates(str(lake))
 
 
-def test_annotation_batches_run_on_a_local_ray_cluster_with_their_resources(bulk, corpora, prefect_harness,
+def test_batches_run_on_a_local_ray_cluster_with_their_resources(bulk, corpora, prefect_harness,
                                                                             tmp_path):
     ray = pytest.importorskip("ray")
     incoming, lake = tmp_path / "incoming", str(tmp_path / "lake")
@@ -300,6 +300,7 @@ def test_annotation_batches_run_on_a_local_ray_cluster_with_their_resources(bulk
     assert _measured(Path(lake)) == n_clips
     names = Counter(t.name for t in batches)
     assert any("acoustics" in name for name in names), names
+    assert any("ingest" in name for name in names), names          # [runner] reaches every batch stage
     acoustic = [t for t in batches if "acoustics" in t.name]
     assert all(t.required_resources.get("CPU") == 2 for t in acoustic), acoustic
 
