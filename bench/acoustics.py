@@ -41,7 +41,7 @@ TARGET_RATIO, TARGET_HOURS_PER_HOUR = 20.0, 1000.0
 def bulk_files(workdir: Path, n_clips: int) -> list[Path]:
     """The first `n_clips` clips of the bulk corpus by clip number (every unique utterance comes before its
     gain-shifted copies, so a prefix mixes languages and speakers)."""
-    from speechcraft.fixtures import build_bulk_folder
+    from speechcraft.tasks.demo_corpora import build_bulk_folder
 
     corpus = workdir / "bulk"
     files = sorted(corpus.rglob("*.wav"), key=lambda p: p.name)

@@ -189,7 +189,7 @@ def plot_pair(lake: Path, out: Path) -> None:
 
 
 def main() -> None:
-    from speechcraft.fixtures import stress
+    from speechcraft.tasks.demo_corpora import stress
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speakers", type=int, default=10, help="plain-corpus speakers per language")

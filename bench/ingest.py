@@ -47,7 +47,7 @@ CORPUS_MIX = {"zhvoice": (1_020_427, "zh"), "aishell3": (63_011, "zh"), "gigaspe
 def bench_ingest(workdir: Path, n_clips: int) -> None:
     import soundfile as sf
 
-    from speechcraft.fixtures import build_bulk_folder
+    from speechcraft.tasks.demo_corpora import build_bulk_folder
     from speechcraft.flows.ingest import ingest_flow
 
     corpus = workdir / "bulk"

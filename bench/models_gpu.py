@@ -13,6 +13,7 @@ transfers), not a real model's compute; pass local folders of real weights for t
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,8 +26,8 @@ def make_clips(n: int, seed: int = 0):
 
     rng = np.random.default_rng(seed)
     try:
-        from speechcraft.fixtures.speech import render_many, voice_for
-        from speechcraft.fixtures.texts import EN, ZH
+        from speechcraft.tasks.demo_corpora.speech import render_many, voice_for
+        from speechcraft.tasks.demo_corpora.texts import EN, ZH
 
         items = [((EN if k % 2 else ZH)[k % 7], voice_for(k, "female" if k % 3 else "male",
                                                                    "en" if k % 2 else "zh")) for k in range(n)]
@@ -73,7 +74,8 @@ def main() -> None:
     parser.add_argument("--whisper-tokens", type=int, default=32, help="max new tokens per 30 s window")
     args = parser.parse_args()
 
-    from speechcraft.fixtures import tiny_models
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tiny_models: a test helper
+    from fixtures import tiny_models
     from speechcraft.models.hf_audio import pick_device
     from speechcraft.models.speaker_classifier import speaker_features
 

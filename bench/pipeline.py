@@ -69,7 +69,7 @@ def wav_seconds(root: Path) -> tuple[int, float]:
 
 def bulk_corpus(workdir: Path, hours: float, reuse: bool) -> tuple[Path, int, float]:
     """The bulk folder corpus with at least `hours` of audio: (root, clips, audio seconds)."""
-    from speechcraft.fixtures import build_bulk_folder
+    from speechcraft.tasks.demo_corpora import build_bulk_folder
 
     root, meta_path = workdir / "bulk", workdir / "bulk.meta.json"
     if reuse and meta_path.exists():
@@ -96,7 +96,7 @@ def bulk_corpus(workdir: Path, hours: float, reuse: bool) -> tuple[Path, int, fl
 
 def libritts_corpus(workdir: Path, reuse: bool) -> Path:
     """The LibriTTS-R fixture (speakers with known genders: what the speaker classifier learns from)."""
-    from speechcraft.fixtures import libritts_r
+    from speechcraft.tasks.demo_corpora import libritts_r
 
     root, truth = workdir / LIBRITTS, workdir / f"{LIBRITTS}.truth.json"
     if reuse and truth.exists() and root.is_dir():

@@ -30,8 +30,8 @@ TRUTH_DBFS = -50.0
 
 
 def speech_clips(per_voice: int) -> list[np.ndarray]:
-    from speechcraft.fixtures.speech import Voice, render_many
-    from speechcraft.fixtures.texts import EN, ZH
+    from speechcraft.tasks.demo_corpora.speech import Voice, render_many
+    from speechcraft.tasks.demo_corpora.texts import EN, ZH
 
     items = []
     for v, (name, language) in enumerate(VOICES):

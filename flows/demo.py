@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from ..fixtures import BUILDERS, build_all, stress, write_voice_genders
+from ..tasks.demo_corpora import BUILDERS, build_all, stress, write_voice_genders
 from .pipeline import pipeline_arguments, pipeline_flow
 
 # (reader, fixture folder, clips regenerated with a stressed keyword) in the order the demo ingests them.

@@ -15,7 +15,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 # Stage results cached by Prefect go to a folder of this session, never the user's ~/.cache.
 os.environ.setdefault("SPEECHCRAFT_CACHE", tempfile.mkdtemp(prefix="speechcraft-cache-"))
 
-from speechcraft.fixtures.truth import FixtureTruth  # noqa: E402
+from speechcraft.tasks.demo_corpora.truth import FixtureTruth  # noqa: E402
 
 # (reader name, fixture folder)
 FIXTURE_CORPORA = [("aishell3", "aishell3"), ("libritts-r", "libritts-r"), ("gigaspeech", "gigaspeech"),
@@ -35,7 +35,7 @@ def _shared_dir(tmp_path_factory, name: str) -> Path:
 @pytest.fixture(scope="session")
 def corpora(tmp_path_factory) -> dict[str, FixtureTruth]:
     """Every fixture corpus, built once: folder name -> its truth."""
-    from speechcraft.fixtures import build_all
+    from speechcraft.tasks.demo_corpora import build_all
 
     out = _shared_dir(tmp_path_factory, "corpora")
     out.mkdir(parents=True, exist_ok=True)
@@ -50,7 +50,7 @@ def corpora(tmp_path_factory) -> dict[str, FixtureTruth]:
 @pytest.fixture(scope="session")
 def stress_corpora(tmp_path_factory):
     """The plain emphasis corpus (6 speakers a language, 24 shared sentences) and the SSML-stressed one."""
-    from speechcraft.fixtures import stress
+    from speechcraft.tasks.demo_corpora import stress
 
     out = _shared_dir(tmp_path_factory, "stress-corpora")
     out.mkdir(parents=True, exist_ok=True)

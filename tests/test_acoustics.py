@@ -27,7 +27,7 @@ def _acoustics(lake: str, corpus: str | None = None) -> dict[str, dict]:
 
 def _sweeps(lake: str, truth) -> dict[str, dict[str, list[tuple[int, dict]]]]:
     """voice -> {"pitch": [(espeak -p, row)], "rate": [(espeak -s, row)]}, each sorted by the setting."""
-    from speechcraft.fixtures.prosody import PITCH_FIXED, RATE_FIXED
+    from speechcraft.tasks.demo_corpora.prosody import PITCH_FIXED, RATE_FIXED
 
     rows = _acoustics(lake, "prosody")
     sweeps: dict[str, dict] = defaultdict(lambda: {"pitch": [], "rate": []})

@@ -54,7 +54,7 @@ def test_a_rerun_writes_nothing_and_a_label_change_rewrites_that_clip_only(descr
 
 def test_an_llm_whose_texts_fail_is_retried_then_replaced_and_every_attempt_is_kept(ingested_lake, annotated_lake,
                                                                                    tmp_path, capsys):
-    from speechcraft.fixtures import tiny_models
+    from fixtures import tiny_models
 
     model = tiny_models.causal_lm(tmp_path / "tiny-lm")
     lake = str(tmp_path / "lake")
@@ -104,7 +104,7 @@ def test_check_text_exits_by_the_verdict(capsys):
 
 def test_vllm_without_vllm_installed_says_how_to_get_it(annotated_lake, tmp_path, capsys):
     pytest.importorskip("transformers")
-    from speechcraft.fixtures import tiny_models
+    from fixtures import tiny_models
 
     try:
         import vllm  # noqa: F401

@@ -232,7 +232,7 @@ def test_a_rerun_reuses_the_detector_and_answers_nothing_new(emphasis_lake, tmp_
 
 
 def test_validate_emphasis_against_espeak_ssml_stress(emphasis_lake, stress_corpora, tmp_path, capsys):
-    from speechcraft.fixtures.stress import reference_path
+    from speechcraft.tasks.demo_corpora.stress import reference_path
 
     lake = str(tmp_path / "lake")
     shutil.copytree(emphasis_lake, lake)
@@ -273,7 +273,7 @@ def test_emphasis_before_any_stressed_clip_says_what_to_run(stress_corpora, pref
 def test_the_tts_backend_scales_the_keyword_of_a_tiny_fastspeech2(emphasis_lake, tmp_path):
     """A tiny random FastSpeech2ConformerWithHifiGan built here: the keyword's durations double, the other
     words keep theirs; Chinese parents and words outside CMUdict are rejected with the reason."""
-    from speechcraft.fixtures.tiny_models import fastspeech2
+    from fixtures.tiny_models import fastspeech2
     from speechcraft.flows.emphasize import emphasize_flow
     from speechcraft.models.stress_synthesis import StressError
     from speechcraft.models.stress_tts import FastSpeech2Stressor

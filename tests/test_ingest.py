@@ -143,7 +143,7 @@ def test_ingest_command_exits_zero_and_counts_rejects(corpora, prefect_harness, 
 
 
 def test_kill_9_mid_ingest_then_rerun_equals_an_uninterrupted_run(tmp_path, prefect_harness):
-    from speechcraft.fixtures import build_bulk_folder
+    from speechcraft.tasks.demo_corpora import build_bulk_folder
     from speechcraft.flows.ingest import ingest_flow
 
     corpus = tmp_path / "bulk"
@@ -191,7 +191,7 @@ def test_two_folders_with_one_name_never_overwrite_each_other(corpora, prefect_h
 # -- zhvoice layouts and metadata lines that are not UTF-8, through the real ingest -----------------------------
 @pytest.fixture(scope="module")
 def hybrid(tmp_path_factory):
-    from speechcraft.fixtures import zhvoice
+    from speechcraft.tasks.demo_corpora import zhvoice
 
     return zhvoice.build_hybrid(tmp_path_factory.mktemp("hybrid") / "zhvoice")
 
@@ -235,7 +235,7 @@ def test_a_zhvoice_subset_found_nowhere_fails_the_ingest_naming_what_was_tried(p
 
 def test_a_recovered_line_keeps_its_warning_across_reruns_until_the_line_is_fixed(corpora, prefect_harness,
                                                                                    tmp_path):
-    from speechcraft.fixtures.encodings import RECIPES, with_encoded_lines
+    from fixtures.encodings import RECIPES, with_encoded_lines
     from speechcraft.flows.ingest import ingest_flow
 
     copy = with_encoded_lines(corpora["aishell3"], tmp_path / "aishell3")

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from speechcraft.fixtures import tiny_models  # noqa: E402
+from fixtures import tiny_models  # noqa: E402
 from speechcraft.models.annotators import EMOTIONS, Clip  # noqa: E402
 from speechcraft.models.hf_audio import ModelLoadError, in_batches, resolve_model  # noqa: E402
 from speechcraft.models.registry import load_backend  # noqa: E402

@@ -148,7 +148,7 @@ def test_gigaspeech_json_is_streamed_not_loaded_whole(tmp_path):
 @pytest.fixture(scope="module")
 def hybrid(tmp_path_factory):
     """zhvoice with layouts (a), (b) and a per-subset metadata.csv relative to the root, in one root."""
-    from speechcraft.fixtures import zhvoice
+    from speechcraft.tasks.demo_corpora import zhvoice
 
     return zhvoice.build_hybrid(tmp_path_factory.mktemp("hybrid") / "zhvoice")
 
@@ -217,7 +217,7 @@ def test_zhvoice_combined_list_of_subsets_not_on_disk_is_no_layout_error(tmp_pat
 # -- metadata lines that are not UTF-8 ------------------------------------------------------------------------
 @pytest.mark.parametrize("corpus", ["aishell3", "libritts-r"])
 def test_gb18030_line_is_recovered_and_an_undecodable_line_names_its_clip(corpora, tmp_path, corpus):
-    from speechcraft.fixtures.encodings import with_encoded_lines
+    from fixtures.encodings import with_encoded_lines
 
     copy = with_encoded_lines(corpora[corpus], tmp_path / corpus)
     clips, rejects = _scan(corpus, copy.root)
@@ -241,7 +241,7 @@ def test_zhvoice_gb18030_lines_land_with_a_warning_and_undecodable_lines_name_th
 
 
 def test_folder_gb18030_transcript_and_speaker_table_are_recovered_with_warnings(tmp_path):
-    from speechcraft.fixtures.common import not_utf8, undecodable
+    from speechcraft.tasks.demo_corpora.common import not_utf8, undecodable
 
     for name in ("recovered", "unreadable"):
         (tmp_path / "李雷" / f"{name}.wav").parent.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ from speechcraft.warehouse.sql import query
 
 @pytest.fixture(scope="module")
 def voice_genders(corpora, tmp_path_factory) -> Path:
-    from speechcraft.fixtures import write_voice_genders
+    from speechcraft.tasks.demo_corpora import write_voice_genders
 
     path = tmp_path_factory.mktemp("reference") / "voice-genders.tsv"
     out_dir = next(iter(corpora.values())).root.parent
