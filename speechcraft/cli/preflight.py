@@ -1,0 +1,49 @@
+"""What runs before a command's flow: keep Prefect and great-expectations quiet and offline, and open a
+lakehouse on object storage once, so that a wrong bucket or endpoint is one line instead of a flow's traceback."""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def quiet_services(foreground: bool = True) -> None:
+    # No network here and on many users' clusters: never phone home.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if foreground:      # a served deployment keeps Prefect's tracebacks: its logs are all there is
+        import logging
+
+        for name in ("prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).addFilter(_one_line_user_errors)
+
+
+def _one_line_user_errors(record) -> bool:
+    """Prefect logs a flow's exception with its traceback before the command sees it. For the errors a
+    command answers with one `error:` line (the project's own, and bad values or missing packages), that
+    traceback reads as a crash: keep the log line, drop the traceback. Anything else keeps it."""
+    error = record.exc_info[1] if record.exc_info else None
+    if error is not None and (isinstance(error, (ValueError, ImportError))
+                              or type(error).__module__.startswith("speechcraft.")):
+        record.exc_info = record.exc_text = None
+    return True
+
+
+def lake_reachable(lake: str) -> bool:
+    """A lakehouse on object storage is opened before any flow starts, so a wrong bucket, endpoint or
+    credentials is one line naming what to set, not a flow's traceback. Local folders are never created
+    by this check."""
+    from ..warehouse.lake import resolve_lake_uri
+    from ..warehouse.storage import LakeStorageError, is_remote
+
+    if not is_remote(resolve_lake_uri(lake)):
+        return True
+    from ..warehouse import Lakehouse
+
+    try:
+        Lakehouse(lake).open()
+    except LakeStorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
