@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from speechcraft.vocabulary import AGE_GROUPS, EMOTIONS, GENDERS, LABEL_NAMES, LANGUAGES, RATE_UNITS, measure_unit
 from speechcraft.warehouse import reports
 from speechcraft.warehouse.lake import resolve_lake_uri
 from speechcraft.warehouse.schema import TABLES
@@ -49,14 +50,8 @@ TARGET_S = 1.0
 BUILD_RECORD = "bench-build.json"   # written last: a build stopped half-way is never reused
 WRITE_CHUNK = 500_000               # rows per Lance write (a fragment each), as a lake written in batches has
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
-LANGUAGES = ["zh", "en"]
-GENDERS = ["female", "male"]
-AGE_GROUPS = ["child", "teenager", "young_adult", "middle_aged", "elderly"]
-AGE_SHARES = [0.02, 0.08, 0.5, 0.3, 0.1]
-EMOTIONS = ["angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"]
-EMOTION_SHARES = [0.06, 0.03, 0.03, 0.15, 0.55, 0.12, 0.06]
-LEVELS = {"pitch": ["low", "normal", "high"], "energy": ["low", "normal", "high"],
-          "speed": ["slow", "normal", "fast"]}
+AGE_SHARES = [0.02, 0.08, 0.5, 0.3, 0.1]                    # of AGE_GROUPS
+EMOTION_SHARES = [0.06, 0.03, 0.03, 0.15, 0.55, 0.12, 0.06]  # of EMOTIONS
 FAILED_ATTEMPT_SHARE = 0.05         # texts whose first attempt the checker failed (an omission)
 EMPHASIS_SHARE = 0.15               # clips the emphasis detector finds a stressed word in
 EDGES_VERSION = "bench-2"           # the bin edges in force; "bench-1" is an older pin of every group
@@ -227,7 +222,7 @@ class Population:
         self.energy = rng.normal(np.where(zh, -26.0, -22.0), 5.0)
         self.rate = np.clip(rng.normal(np.where(zh, 4.8, 4.0), np.where(zh, 0.9, 0.7)), 0.8, None)
         self.edges = self.percentile_edges()
-        self.levels = {attribute: self.cut(attribute) for attribute in LEVELS}
+        self.levels = {attribute: self.cut(attribute) for attribute in LABEL_NAMES}
 
     def per_language(self, bank: dict[str, list[str]], index: np.ndarray) -> pa.Array:
         """bank[language of the clip][index]: one dictionary holding both languages' entries."""
@@ -252,7 +247,7 @@ class Population:
         percentiles = {"pitch": {0: (10.0, 60.0), 1: (40.0, 90.0)}, "energy": {None: (100 / 3, 200 / 3)},
                        "speed": {None: (100 / 3, 200 / 3)}}
         edges = []
-        for attribute in LEVELS:
+        for attribute in LABEL_NAMES:
             for language, gender, mask in self.groups(attribute):
                 cut_at = percentiles[attribute][gender]
                 low, high = np.nanpercentile(self.measure(attribute)[mask], cut_at)
@@ -300,13 +295,13 @@ def acoustics_table(pop: Population) -> pa.Table:
         voiced_ratio=rng.beta(8, 3, n), energy_db=pop.energy, speech_s=speech_s,
         speech_start_s=(pop.duration - speech_s) / 2, speech_end_s=(pop.duration + speech_s) / 2,
         speech_units=np.round(pop.rate * speech_s).astype(np.int64),
-        rate_unit=strings(["characters", "syllables"], pop.language), speech_rate=pop.rate,
+        rate_unit=strings([RATE_UNITS[lang] for lang in LANGUAGES], pop.language), speech_rate=pop.rate,
         **stage("praat+silero", "run-annotate"))
 
 
 def labels_table(pop: Population) -> pa.Table:
     level = {attribute: strings(names, np.maximum(pop.levels[attribute], 0), pop.levels[attribute] >= 0)
-             for attribute, names in LEVELS.items()}
+             for attribute, names in LABEL_NAMES.items()}
     return table(
         TABLES["labels"][0], pop.n, clip_id=pop.clip_id, gender=strings(GENDERS, pop.gender),
         gender_source=strings([CLASSIFIER, "corpus"], pop.gender_known.astype(int)),
@@ -391,9 +386,9 @@ def description_texts(pop: Population, with_emotion: bool) -> dict[str, pa.Array
 
     subject = pop.per_language({lang: SUBJECT[lang]["female"] + SUBJECT[lang]["male"] for lang in LANGUAGES},
                                pop.gender * 3 + rng.integers(0, 3, pop.n))
-    pitch = phrase("pitch", pop.levels["pitch"], LEVELS["pitch"])
-    energy = phrase("energy", pop.levels["energy"], LEVELS["energy"])
-    speed = phrase("speed", pop.levels["speed"], LEVELS["speed"])
+    pitch = phrase("pitch", pop.levels["pitch"], LABEL_NAMES["pitch"])
+    energy = phrase("energy", pop.levels["energy"], LABEL_NAMES["energy"])
+    speed = phrase("speed", pop.levels["speed"], LABEL_NAMES["speed"])
     emotion = phrase("emotion", np.where(pop.emotion_known & with_emotion, pop.emotion, -1), EMOTIONS)
     separator = strings([SEPARATOR[lang] for lang in LANGUAGES], pop.language)
     full_stop = strings([FULL_STOP[lang] for lang in LANGUAGES], pop.language)
@@ -430,7 +425,6 @@ def descriptions_table(pop: Population) -> pa.Table:
 
 def bin_edges_table(pop: Population) -> pa.Table:
     """The edges in force, and an older version pinned before them (so "latest pin" has work to do)."""
-    units = {"pitch": ["Hz", "Hz"], "energy": ["dBFS", "dBFS"], "speed": ["characters/s", "syllables/s"]}
     rows = []
     for version, pinned, scale in (("bench-1", NOW - timedelta(days=30), 0.97), (EDGES_VERSION, NOW, 1.0)):
         for edge in pop.edges:
@@ -440,7 +434,7 @@ def bin_edges_table(pop: Population) -> pa.Table:
                          "version": version, "mode": "percentile", "language": language, "gender": gender,
                          "low_edge": edge["low_edge"] * scale, "high_edge": edge["high_edge"] * scale,
                          "population_corpora": [c.name for c in CORPORA if c.language == language],
-                         "unit": units[edge["attribute"]][edge["language"]], "source": "acoustics praat+silero:1",
+                         "unit": measure_unit(edge["attribute"], language), "source": "acoustics praat+silero:1",
                          "created_at": pinned, "pinned_at": pinned})
     return pa.Table.from_pylist(rows, schema=TABLES["bin_edges"][0])
 

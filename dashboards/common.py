@@ -11,13 +11,13 @@ import threading
 import pandas as pd
 import streamlit as st
 
+from speechcraft.vocabulary import AGE_GROUPS, LABEL_NAMES
 from speechcraft.warehouse import reports
 from speechcraft.warehouse.lake import resolve_lake_uri
 from speechcraft.warehouse.sql import connect
 
-LABEL_ORDER = {"pitch": ["low", "normal", "high"], "energy": ["low", "normal", "high"],
-               "speed": ["slow", "normal", "fast"],
-               "age": ["child", "teenager", "young_adult", "middle_aged", "elderly"]}
+# the order charts draw the classes of an attribute in (low to high, young to old)
+LABEL_ORDER = {**{attribute: list(names) for attribute, names in LABEL_NAMES.items()}, "age": list(AGE_GROUPS)}
 
 
 def lake_uri() -> str:

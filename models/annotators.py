@@ -12,9 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-EMOTIONS = ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")   # docs/annotation-contract.md
-AGE_GROUPS = ("child", "teenager", "young_adult", "middle_aged", "elderly")
-GENDERS = ("female", "male")
+# The vocabularies backends predict in; EMOTIONS and GENDERS are re-exported for the importers of this module.
+from ..vocabulary import AGE_GROUPS, EMOTIONS, GENDERS  # noqa: F401
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Clip:
 
 @dataclass
 class SpeakerPrediction:
-    gender: str | None                # female / male
+    gender: str | None                # one of vocabulary.GENDERS
     gender_prob: float | None
     age_group: str | None = None
     age_years: float | None = None
@@ -45,7 +44,7 @@ class SpeakerPrediction:
 
 @dataclass
 class EmotionPrediction:
-    emotion: str | None               # one of EMOTIONS; None when the backend cannot tell (see reason)
+    emotion: str | None               # one of vocabulary.EMOTIONS; None when the backend cannot tell (see reason)
     prob: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
     caption: str | None = None        # a free-text description, from captioning backends
@@ -85,12 +84,13 @@ class Backend(Protocol):
 
 def age_group_from_years(years: float) -> str:
     """docs/annotation-contract.md's cuts at 14, 26, 40 and 55 years (AISHELL-3's groups: A <14, B 14-25, C 26-40, D >40)."""
+    child, teenager, young_adult, middle_aged, elderly = AGE_GROUPS
     if years < 14:
-        return "child"
+        return child
     if years < 26:
-        return "teenager"
+        return teenager
     if years <= 40:
-        return "young_adult"
+        return young_adult
     if years <= 55:
-        return "middle_aged"
-    return "elderly"
+        return middle_aged
+    return elderly

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .annotators import EMOTIONS, Clip, EmotionPrediction
+from ..vocabulary import EMOTIONS
+from .annotators import Clip, EmotionPrediction
 from .audio_classifier import TransformersAudioBackend, label_index, load_audio_classifier
 
 EMOTION_ALIASES = {

@@ -16,7 +16,6 @@ DIGIT = re.compile(r"\d")
 VOWEL_GROUP = re.compile(r"[aeiouy]+")
 # syllables of each digit's English name: zero one two three four five six seven eight nine
 DIGIT_SYLLABLES_EN = [2, 1, 1, 1, 1, 1, 1, 2, 1, 1]
-UNITS = {"en": "syllables", "zh": "characters"}
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +53,7 @@ def chinese_syllables(text: str) -> int:
 
 
 def count_units(text: str | None, language: str) -> int | None:
-    """Spoken units in `text` (see UNITS); None when there is no text to count."""
+    """Spoken units in `text` (vocabulary.RATE_UNITS names them); None when there is no text to count."""
     if not text or not text.strip():
         return None
     return chinese_syllables(text) if language == "zh" else english_syllables(text)

@@ -14,17 +14,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..vocabulary import TEXT_LABELS, TEXT_VALUES
 from .text_lexicon import ATTRIBUTE_ORDER, EMPHASIS_CUES, INVENTED, LEXICON, SHARED_ADJECTIVE
 
-LABEL_KEYS = ("gender", "age", "pitch", "volume", "speed", "emotion", "emphasis", "topic")
-VALUES = {
-    "gender": ("female", "male"),
-    "age": ("child", "teenager", "young_adult", "middle_aged", "elderly"),
-    "pitch": ("low", "normal", "high"),
-    "volume": ("low", "normal", "high"),
-    "speed": ("slow", "normal", "fast"),
-    "emotion": ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"),
-}
 BLANKS_LATER = ("speed", "volume", "pitch", "emotion")
 _QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』")
 
@@ -61,11 +53,11 @@ def check_labels(labels: dict[str, str]) -> dict[str, str]:
     for key, value in labels.items():
         if value is None or str(value).strip() == "":
             continue
-        if key not in LABEL_KEYS:
-            raise LabelError(f"unknown label {key!r}; labels: {', '.join(LABEL_KEYS)}")
+        if key not in TEXT_LABELS:
+            raise LabelError(f"unknown label {key!r}; labels: {', '.join(TEXT_LABELS)}")
         value = str(value).strip()
-        if key in VALUES and value not in VALUES[key]:
-            raise LabelError(f"unknown {key} {value!r}; values: {', '.join(VALUES[key])}")
+        if key in TEXT_VALUES and value not in TEXT_VALUES[key]:
+            raise LabelError(f"unknown {key} {value!r}; values: {', '.join(TEXT_VALUES[key])}")
         clean[key] = value
     return clean
 

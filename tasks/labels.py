@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ..vocabulary import LABEL_NAMES, LANGUAGES, UNUSABLE_FLAGS, measure_unit
 from ..warehouse import Lakehouse
 from ..warehouse import bins
 
@@ -24,9 +25,6 @@ MIN_POPULATION = 20           # fewer clips than this in a group: no percentile 
 # edited, so a change to the file must come with a new version name.
 DEFAULT_EDGES = Path(__file__).with_name("bin_defaults.toml")
 DEFAULT_VERSION = "defaults-v1"
-LANGUAGES = ("zh", "en")
-PITCH_GENDERS = ("male", "female")
-UNUSABLE_FLAGS = ["no_speech", "too_short"]    # measured, but kept out of the populations edges come from
 
 
 @dataclass(frozen=True)
@@ -37,14 +35,12 @@ class Attribute:
 
 
 ATTRIBUTES = {
-    "pitch": Attribute("f0_mean_hz", ("low", "normal", "high"), by_gender=True),
-    "energy": Attribute("energy_db", ("low", "normal", "high")),
-    "speed": Attribute("speech_rate", ("slow", "normal", "fast")),
+    "pitch": Attribute("f0_mean_hz", LABEL_NAMES["pitch"], by_gender=True),
+    "energy": Attribute("energy_db", LABEL_NAMES["energy"]),
+    "speed": Attribute("speech_rate", LABEL_NAMES["speed"]),
 }
 SPEECHCRAFT_PERCENTILES = {("pitch", "male"): (40.0, 90.0), ("pitch", "female"): (10.0, 60.0),
                            ("energy", None): (100 / 3, 200 / 3), ("speed", None): (100 / 3, 200 / 3)}
-UNITS = {"pitch": {"en": "Hz", "zh": "Hz"}, "energy": {"en": "dBFS", "zh": "dBFS"},
-         "speed": {"en": "syllables/s", "zh": "characters/s"}}
 
 
 @dataclass
@@ -68,7 +64,7 @@ def population(lake: Lakehouse) -> pl.DataFrame:
             .with_columns(gender=pl.coalesce("gender", "meta_gender"),
                           gender_source=pl.when(pl.col("gender").is_not_null()).then(pl.col("gender_source"))
                           .when(pl.col("meta_gender").is_not_null()).then(pl.lit("corpus")),
-                          usable=~pl.col("flags").list.eval(pl.element().is_in(UNUSABLE_FLAGS)).list.any(),
+                          usable=~pl.col("flags").list.eval(pl.element().is_in(list(UNUSABLE_FLAGS))).list.any(),
                           acoustics_hash=pl.concat_str(["annotator_version", "config_hash", "input_hash"],
                                                        separator=":"))
             .drop("meta_gender"))
@@ -100,7 +96,7 @@ def percentile_groups(pop: pl.DataFrame, min_population: int = MIN_POPULATION,
                            "low_edge": low, "high_edge": high, "percentiles": list(cuts),
                            "population": values.height,
                            "population_corpora": sorted(set(values["corpus"].to_list())),
-                           "unit": UNITS[attribute][language], "source": source})
+                           "unit": measure_unit(attribute, language), "source": source})
     return groups, skipped
 
 
@@ -128,7 +124,7 @@ def fixed_groups(path: Path) -> list[dict]:
             attribute, gender = keys[key]
             groups += [{"mode": "fixed", "language": language, "attribute": attribute, "gender": gender,
                         "low_edge": float(edges[0]), "high_edge": float(edges[1]), "percentiles": None,
-                        "population": None, "population_corpora": None, "unit": UNITS[attribute][language],
+                        "population": None, "population_corpora": None, "unit": measure_unit(attribute, language),
                         "source": str(Path(path).resolve())} for language in languages]
     if not groups:
         raise ValueError(f"{path}: no edges in it")

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 
 from great_expectations.expectations.row_conditions import Column
 
-from ..models.annotators import AGE_GROUPS, EMOTIONS, GENDERS
-from .labels import ATTRIBUTES
+from ..vocabulary import AGE_GROUPS, EMOTIONS, GENDERS, LABEL_NAMES, LANGUAGES, RATE_UNITS, VOLUME
 
 CRITICAL, WARNING = "critical", "warning"
-LANGUAGES = ["en", "zh"]
 MAX_CLASS_SHARE = 0.95        # no label class above 95% of a corpus (distribution sanity)
 MIN_CLIPS_FOR_SHARES = 20     # fewer labelled clips say nothing about a distribution
 # Stages every clip goes through: a corpus none of whose clips a stage has done, while the stage has run
@@ -91,7 +89,6 @@ def probability(column: str) -> Check:
 
 
 PUBLISHED = Column("published") == True   # noqa: E712 (a great-expectations condition, not a comparison)
-LABEL_NAMES = {name: list(attribute.names) for name, attribute in ATTRIBUTES.items()}
 
 SUITES: list[Suite] = [
     Suite("clips", "SELECT * EXCLUDE (extras) FROM clips", table="clips", checks=[
@@ -99,7 +96,7 @@ SUITES: list[Suite] = [
         critical("ExpectColumnValuesToNotBeNull", "every clip belongs to a corpus", column="corpus"),
         critical("ExpectColumnValuesToNotBeNull", "every clip references its audio", column="audio_path"),
         critical("ExpectColumnValuesToBeInSet", "languages the annotators support", column="language",
-                 value_set=LANGUAGES),
+                 value_set=sorted(LANGUAGES)),
         critical("ExpectColumnValuesToBeBetween", "a clip has audio and is no longer than a long-form file",
                  column="duration_s", min_value=0.01, max_value=4 * 3600),
         critical("ExpectColumnValuesToBeBetween", "a sample rate audio is stored at",
@@ -122,14 +119,14 @@ SUITES: list[Suite] = [
         critical("ExpectColumnValuesToBeBetween", "a speaking rate (syllables or characters a second)",
                  column="speech_rate", min_value=0.0, max_value=30.0),
         critical("ExpectColumnValuesToBeInSet", "rates are per syllable (en) or character (zh)",
-                 column="rate_unit", value_set=["syllables", "characters"]),
+                 column="rate_unit", value_set=list(RATE_UNITS.values())),
         warning("ExpectColumnValuesToBeBetween", "conversational to fast read speech",
                 column="speech_rate", min_value=0.5, max_value=12.0, mostly=0.95),
     ]),
     Suite("labels", "SELECT * FROM labels", table="labels", checks=[
         *key_checks("clip_id"),
         in_vocabulary("pitch_label", LABEL_NAMES["pitch"], "pitch"),
-        in_vocabulary("energy_label", LABEL_NAMES["energy"], "energy (volume)"),
+        in_vocabulary("energy_label", LABEL_NAMES["energy"], f"energy ({VOLUME})"),
         in_vocabulary("speed_label", LABEL_NAMES["speed"], "speed"),
         in_vocabulary("gender", GENDERS, "gender"),
         critical("ExpectColumnValuesToNotBeNull", "every label names the bin edges it came from",
@@ -158,7 +155,7 @@ SUITES: list[Suite] = [
         critical("ExpectColumnValuesToNotBeNull", "a published row has its text", column="text",
                  row_condition=PUBLISHED),
         critical("ExpectColumnValuesToBeInSet", "texts in the clip's language", column="language",
-                 value_set=LANGUAGES),
+                 value_set=sorted(LANGUAGES)),
     ]),
     Suite("published_texts", "SELECT clip_id, kind FROM descriptions WHERE published", table="descriptions",
           ids=("clip_id", "kind"), checks=[*key_checks("clip_id", "kind")]),
@@ -213,3 +210,12 @@ SUITES: list[Suite] = [
 
 for _suite in SUITES:   # results are keyed by expectation name: two alike in one suite would overwrite
     assert len({c.name for c in _suite.checks}) == len(_suite.checks), f"duplicate expectation in {_suite.name}"
+
+
+def all_suites() -> list[Suite]:
+    """SUITES, then one per attribute stage registered in this process (tasks/attributes/): its key checks
+    and the expectations it declares over its own columns."""
+    from .attributes import REGISTRY
+
+    return SUITES + [Suite(stage.table, f"SELECT * FROM {stage.table}", table=stage.table,
+                           checks=[*key_checks("clip_id"), *stage.checks]) for stage in REGISTRY.values()]

@@ -31,10 +31,11 @@ from ..models.stress_synthesis import StressError, StressRequest, StressSettings
 from ..models.vad import EnergyVAD
 from ..models.word_aligner import WordSpan, word_spans
 from ..models.word_prosody import analyse
+from ..vocabulary import Flag
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
 from ..warehouse.schema import CLIPS
-from .acoustic_analysis import MIN_DURATION_S, AcousticConfig, Flag, measure
+from .acoustic_analysis import MIN_DURATION_S, AcousticConfig, measure
 from .clip_batches import BatchResult, ClipFailure, ClipJob, config_digest, decode_clips, pending_jobs, \
     stage_columns, store_batch
 from .lineage import is_stressed, stressed_corpus

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ..vocabulary import MEASURE_UNITS
 from .lake import Lakehouse, resolve_lake_uri, sql_literal_list
 from .schema import TABLES
 from .storage import is_remote, storage_errors
@@ -30,7 +31,8 @@ STAGE_TABLES = {
 LABEL_COLUMNS = {"gender": "gender", "age": "age_group", "emotion": "emotion", "pitch": "pitch_label",
                  "energy": "energy_label", "speed": "speed_label"}
 # The numbers behind the prosody labels: (acoustics column, unit, split by gender)
-MEASURES = {"pitch": ("f0_mean_hz", "Hz", True), "energy": ("energy_db", "dBFS", False),
+MEASURES = {"pitch": ("f0_mean_hz", MEASURE_UNITS["pitch"], True),
+            "energy": ("energy_db", MEASURE_UNITS["energy"], False),
             "speed": ("speech_rate", "units/s", False)}
 # Filters of the clip browser: clip_annotations columns a user can pick values of.
 FILTER_COLUMNS = ["corpus", "language", "gender", "age_group", "emotion", "pitch_label", "energy_label",

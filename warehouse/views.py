@@ -2,6 +2,14 @@
 (docs/tables.md). A table not written yet reads as empty, so every view always exists."""
 from __future__ import annotations
 
+from ..vocabulary import LABEL_NAMES
+
+# A binned label's place in its order (low, slow: 0; normal: 1; high, fast: 2), as SQL over a column `label`;
+# labels of other attributes all come last.
+_RANKS = {name: rank for names in LABEL_NAMES.values() for rank, name in enumerate(names)}
+_LABEL_RANK = ("CASE label " + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in _RANKS.items())
+              + f" ELSE {max(_RANKS.values())} END")
+
 VIEWS: dict[str, str] = {
     # One row per corpus: what is in the lakehouse at a glance.
     "corpus_summary": """
@@ -60,7 +68,7 @@ VIEWS: dict[str, str] = {
         QUALIFY row_number() OVER (PARTITION BY attribute, reference, corpus ORDER BY validated_at DESC) = 1
         ORDER BY attribute, reference, corpus = 'all' DESC, corpus""",
     # How the labels spread: one row per (language, attribute, gender for pitch, label).
-    "label_distribution": """
+    "label_distribution": f"""
         SELECT language, attribute, gender, label, count(*) AS clips
         FROM (
             SELECT language, 'pitch' AS attribute, gender, pitch_label AS label FROM clip_annotations
@@ -73,7 +81,7 @@ VIEWS: dict[str, str] = {
         WHERE label IS NOT NULL
         GROUP BY language, attribute, gender, label
         ORDER BY language, attribute, gender NULLS FIRST,
-                 CASE label WHEN 'low' THEN 0 WHEN 'slow' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END""",
+                 {_LABEL_RANK}""",
     # The expectations of the most recent `speechcraft check`: what gates exports (critical failures block).
     "latest_quality": """
         SELECT suite, expectation, severity, success, element_count, unexpected_count, unexpected_percent,
@@ -82,3 +90,20 @@ VIEWS: dict[str, str] = {
         WHERE run_id = (SELECT arg_max(run_id, checked_at) FROM quality_runs)
         ORDER BY success, severity, suite, expectation""",
 }
+
+
+def with_attributes(attribute_columns: dict[str, list[str]]) -> dict[str, str]:
+    """VIEWS with clip_annotations carrying each attribute table's own columns after its documented ones
+    (table -> columns, in table order): a new attribute is in the public view without editing it."""
+    if not attribute_columns:
+        return VIEWS
+    body = VIEWS["clip_annotations"]
+    select, joins = [], []
+    for number, (table, columns) in enumerate(sorted(attribute_columns.items())):
+        alias = f"attr{number}"
+        select += [f"{alias}.{column}" for column in columns]
+        joins.append(f"LEFT JOIN {table} {alias} USING (clip_id)")
+    head, tail = body.split("\n        FROM clip_labels c", 1)
+    extended = f"{head}, {', '.join(select)}\n        FROM clip_labels c{tail}\n        " + "\n        ".join(joins)
+    return {**VIEWS, "clip_annotations": extended}
+

@@ -5,6 +5,7 @@ import streamlit as st
 
 from speechcraft.dashboards.common import LABEL_ORDER, report, report_or_hint, require_clips, show
 from speechcraft.dashboards.wordclouds import word_cloud
+from speechcraft.vocabulary import LANGUAGES, MEASURE_UNITS, RATE_UNITS, per_second
 
 require_clips()
 st.title("Distributions")
@@ -27,7 +28,8 @@ for attribute in ("age", "gender", "emotion"):
 
 st.subheader("Pitch, energy and speed")
 st.caption("Histograms of the measured values; the rules are the bin edges in force (low | normal | high).")
-for measure, unit in (("pitch", "Hz"), ("energy", "dBFS"), ("speed", "syllables/s (en), characters/s (zh)")):
+RATE = ", ".join(f"{per_second(RATE_UNITS[language])} ({language})" for language in sorted(LANGUAGES))
+for measure, unit in (("pitch", MEASURE_UNITS["pitch"]), ("energy", MEASURE_UNITS["energy"]), ("speed", RATE)):
     hist = report("histogram", measure)
     if hist.empty:
         st.caption(f"no {measure} measured yet")
@@ -54,7 +56,7 @@ if lengths is not None:
         tooltip=["language", "kind", "length", "texts"]).properties(height=160, width=420).facet(
         column=alt.Column("language:N", title=None)).resolve_scale(x="independent"))
     columns = st.columns(2)
-    for column, language in zip(columns, ("en", "zh")):
+    for column, language in zip(columns, sorted(LANGUAGES)):
         with column:
             st.markdown(f"**word cloud of {language} descriptions**")
             image, note = word_cloud(report("description_sample", language), language)

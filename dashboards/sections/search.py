@@ -2,6 +2,7 @@
 import streamlit as st
 
 from speechcraft.dashboards.common import lake_uri, report, require_clips
+from speechcraft.vocabulary import LANGUAGES
 from speechcraft.warehouse import reports
 
 require_clips()
@@ -29,7 +30,7 @@ def search(text: str, language: str | None, kind: str, k: int, version: str):
 
 left, mid, right = st.columns([4, 1, 1])
 text = left.text_input("describe the speech you want", "a slow, low-pitched male voice", key="query")
-language = mid.selectbox("language", ["any", "en", "zh"], key="language")
+language = mid.selectbox("language", ["any", *sorted(LANGUAGES)], key="language")
 kind = right.selectbox("texts", ["description", "instruction"], key="kind")
 if text.strip():
     found = search(text.strip(), None if language == "any" else language, kind, 20,

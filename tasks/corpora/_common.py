@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ...vocabulary import GENDERS
 from .base import NEITHER_ENCODING, READ_AS_FALLBACK, ReportProblem, RejectReason, text_lines
 
-GENDERS = {"f": "female", "female": "female", "m": "male", "male": "male"}
+# How the corpora spell a gender: the word, or its initial (F, M), in any case.
+GENDER_SPELLINGS = {spelling: gender for gender in GENDERS for spelling in (gender, gender[0])}
 
 
 def ignore_problem(number: int, reason: RejectReason, detail: str) -> None:
@@ -20,7 +22,7 @@ def ignore_problem(number: int, reason: RejectReason, detail: str) -> None:
 
 def normalise_gender(value: str) -> str | None:
     """`female` / `male` from the spellings the corpora use (F, M, female, male), else None."""
-    return GENDERS.get(value.strip().lower())
+    return GENDER_SPELLINGS.get(value.strip().lower())
 
 
 def table_lines(path: Path, report: ReportProblem, comment: str | None = None) -> Iterator[tuple[int, str]]:

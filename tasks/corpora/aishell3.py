@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from ...vocabulary import AGE_GROUPS
 from ._common import ignore_problem, normalise_gender, table_lines
 from .base import AudioBases, ClipSource, CorpusLayoutError, CorpusReader, Reject, RejectReason, ReportProblem, \
     ScanItem, text_lines
@@ -16,8 +17,9 @@ SPEAKER_INFO = "spk-info.txt"
 PROSODY_LABELS = "label_train-set.txt"     # train only
 SPEAKER_ID_LENGTH = 7                      # "SSB0005": utterance ids are the speaker id plus 4 digits
 
-# spk-info.txt's letter groups (A <14, B 14-25, C 26-40, D >41) in the age vocabulary of docs/annotation-contract.md.
-AGE_GROUPS = {"A": "child", "B": "teenager", "C": "young_adult", "D": "middle_aged"}
+# spk-info.txt's letter groups (A <14, B 14-25, C 26-40, D >41) are the first four age groups of
+# docs/annotation-contract.md (its cuts at 14, 26 and 40 years line up with them).
+AGE_BANDS = dict(zip("ABCD", AGE_GROUPS))
 
 # A syllable in tone-number pinyin: ü is written v; the neutral tone is 5 (some tools leave it out).
 # Checking it catches lines whose characters and pinyin have slipped out of step.
@@ -32,7 +34,7 @@ class Aishell3Speaker:
 
     @property
     def age_group(self) -> str:
-        return AGE_GROUPS[self.age_band]
+        return AGE_BANDS[self.age_band]
 
 
 def read_spk_info(path: Path, report: ReportProblem = ignore_problem) -> dict[str, Aishell3Speaker]:
@@ -47,7 +49,7 @@ def read_spk_info(path: Path, report: ReportProblem = ignore_problem) -> dict[st
             continue
         speaker, age_band, gender_text, accent = fields
         gender = normalise_gender(gender_text)
-        if age_band not in AGE_GROUPS:
+        if age_band not in AGE_BANDS:
             report(number, RejectReason.MALFORMED_METADATA, f"unknown age group {age_band!r} (A-D)")
             continue
         if gender is None:

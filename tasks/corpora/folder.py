@@ -7,17 +7,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from ...vocabulary import AGE_GROUPS, LANGUAGES
 from ._common import normalise_gender, table_lines
 from .base import FALLBACK_ENCODING, ClipSource, CorpusReader, RejectReason, ReportProblem, ScanItem, decode_text
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus"})
 TRANSCRIPT_EXTENSIONS = (".txt", ".lab")          # in order of preference
-LANGUAGES = ("zh", "en")
 CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 CORPUS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_SYMLINK_HOPS = 40
 SPEAKERS_FILE = "speakers.tsv"
-AGE_GROUPS = ("child", "teenager", "young_adult", "middle_aged", "elderly")     # docs/annotation-contract.md
 
 
 def read_speaker_table(path: Path, report: ReportProblem) -> dict[str, tuple[str | None, str | None]]:
