@@ -15,7 +15,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..models.registry import BACKENDS, DEFAULT_BACKEND, MODEL_STAGES, load_backend
 from ..settings import cache_dir
-from ..tasks import emphasis, model_stages, speakers, validation
+from ..tasks import attributes, emphasis, model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
 from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_acoustics
 from ..tasks.clip_batches import store_batch
@@ -28,6 +28,22 @@ from .runners import THREAD_IN_FLIGHT, runner_kind
 # In the order they run: ASR first (speaking rate counts its words, emphasis its word times), gender before
 # labels (pitch is binned within gender).
 STAGES = ("transcript", "acoustics", "speaker", "emotion", "emphasis")
+
+
+def annotation_stages() -> list[str]:
+    """Every stage `annotate` can run, in the order it runs them: the built-in ones, then each attribute
+    stage (tasks/attributes/) once every stage it depends on is placed."""
+    order, waiting = list(STAGES), dict(attributes.REGISTRY)
+    while waiting:
+        ready = [name for name, stage in waiting.items() if set(stage.after) <= set(order)]
+        if not ready:
+            name, stage = next(iter(waiting.items()))
+            raise ValueError(f"attribute stage {name!r} runs after {sorted(set(stage.after) - set(order))}, "
+                             f"which no stage provides (or they depend on each other)")
+        order += ready
+        for name in ready:
+            del waiting[name]
+    return order
 DEFAULT_CLIPS_PER_TASK = 256
 
 
@@ -52,11 +68,12 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
-    unknown = sorted(set(stages or []) - set(STAGES)) or sorted(set(backends or {}) - set(BACKENDS))
+    known = annotation_stages()
+    unknown = sorted(set(stages or []) - set(known)) or sorted(set(backends or {}) - set(BACKENDS))
     if unknown:
-        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)} "
+        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(known)} "
                          f"(with backends: {', '.join(BACKENDS)})")
-    stages = [s for s in STAGES if s in (stages or STAGES)]
+    stages = [s for s in known if s in (stages or known)]
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)
     options = {stage: {"backend": DEFAULT_BACKEND, **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}
@@ -83,6 +100,8 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
             elif stage == "emphasis":
                 result[stage] = _emphasis_stage(lake, corpus, batches, run_id)
                 result["emphasis_detector"] = asdict(emphasis.train_and_detect(lake, run_id))
+            elif stage in attributes.REGISTRY:
+                result[stage] = _attribute_stage(lake, stage, corpus, batches, run_id)
             else:
                 result[stage] = _model_stage(lake, stage, options[stage], corpus, batches, run_id)
             record.counts = _counts(result)
@@ -97,7 +116,8 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
                 rows += emphasis.against_held_out(lake)
             result["validations"] = validation.store(lake, rows, run_id)
         for table in ("acoustics", "speakers", "speaker_features", "emotions", "transcripts", "labels",
-                      "emphasis_features", "emphasis"):
+                      "emphasis_features", "emphasis", *(attributes.REGISTRY[s].table for s in stages
+                                                         if s in attributes.REGISTRY)):
             lake.compact(table)
         record.failed_batches = sum(result[s]["failed_batches"] for s in stages)
     result["run"] = record.row
@@ -121,6 +141,13 @@ def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, r
                        lambda r: store_batch(lake, emphasis.STAGE, "emphasis_features", r, run_id))
 
 
+def _attribute_stage(lake: Lakehouse, stage: str, corpus: str | None, batches: ClipBatches, run_id: str) -> dict:
+    task = attributes.attribute_batch.with_options(result_storage=cache_dir())
+    return batches.run(stage, attributes.pending(lake, stage, corpus),
+                       lambda batch, n: task.submit(stage, batch, run_id, batch_number=n),
+                       lambda r: attributes.store(lake, stage, r, run_id))
+
+
 def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
     """Embedded: train the classifiers and write every clip's gender and age. Models: metadata wins."""
     if getattr(load_backend("speaker", options), "trains_in_lakehouse", False):
@@ -131,7 +158,8 @@ def _speaker_labels(lake: Lakehouse, options: dict, run_id: str) -> dict:
 
 def _counts(result: dict) -> dict:
     """The run's counts: clips considered and rejected by the widest stage, work done by all of them."""
-    stats = [v for k, v in result.items() if k in STAGES and v["todo"] + v["up_to_date"]] or [asdict(StageStats())]
+    stages = annotation_stages()
+    stats = [v for k, v in result.items() if k in stages and v["todo"] + v["up_to_date"]] or [asdict(StageStats())]
     return {"n_scanned": max(s["todo"] + s["up_to_date"] for s in stats),
             "n_new": sum(s["computed"] + s["cached"] - s["rejected"] for s in stats), "n_updated": 0,
             "n_unchanged": min(s["up_to_date"] for s in stats), "n_rejected": max(s["rejected"] for s in stats),

@@ -21,7 +21,7 @@ from ..settings import annotate_defaults
 from ..tasks.corpora import get_reader
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
-from .annotate import STAGES, annotate_flow
+from .annotate import annotation_stages, annotate_flow
 from .describe import describe_flow
 from .emphasize import emphasize_flow
 from .exclusive import one_writer
@@ -137,7 +137,7 @@ def _step_names(names: list[str]) -> list[str]:
 def _checked_steps(steps: list[str] | None) -> list[str]:
     unknown = sorted(set(steps or []) - set(STEPS))
     if unknown:
-        hint = " (annotation stages are set in [annotate] stages)" if unknown[0] in STAGES else ""
+        hint = " (annotation stages are set in [annotate] stages)" if unknown[0] in annotation_stages() else ""
         raise PipelineConfigError(f"unknown step {unknown[0]!r}; steps: {', '.join(STEPS)}{hint}")
     return [s for s in STEPS if s in (steps or STEPS)]
 
@@ -207,10 +207,10 @@ class StepRecorder:
     def annotate(self, call) -> dict | None:
         """The annotate flow as one step (the clips of its widest stage), then one row per stage it ran."""
         result = self.flow("annotate", call, clips=lambda r: max(
-            (r[s]["computed"] + r[s]["cached"] for s in STAGES if s in r), default=0))
+            (r[s]["computed"] + r[s]["cached"] for s in annotation_stages() if s in r), default=0))
         if result is None:
             return None
-        for stage in STAGES:
+        for stage in annotation_stages():
             stats = result.get(stage)
             if stats is None:
                 continue

@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from ..warehouse.lake import Lakehouse
 from ..warehouse.sql import connect
 from ..warehouse.storage import is_remote
-from .quality_suites import CRITICAL, SUITES, Suite
+from .quality_suites import CRITICAL, Suite, all_suites
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")   # no usage reports from an offline tool
 SAMPLE_VALUES = 10                                         # unexpected values kept per failed expectation
@@ -112,7 +112,7 @@ def check_suites(lake_uri: str, run_id: str, docs_dir: str | None, only: list[st
     context = _context(Path(docs_dir) if docs_dir else None)
     context.data_sources.add_pandas("lakehouse")
     rows: list[dict] = []
-    for suite in SUITES:
+    for suite in all_suites():
         if only and suite.name not in only:
             continue
         if suite.table and not lake.exists(suite.table):
@@ -132,9 +132,10 @@ def check_suites(lake_uri: str, run_id: str, docs_dir: str | None, only: list[st
 
 
 def check_suite_names(names: list[str] | None) -> None:
-    unknown = set(names or []) - {s.name for s in SUITES}
+    suites = [s.name for s in all_suites()]
+    unknown = set(names or []) - set(suites)
     if unknown:
-        raise ValueError(f"no suite named {sorted(unknown)}; the suites are {[s.name for s in SUITES]}")
+        raise ValueError(f"no suite named {sorted(unknown)}; the suites are {suites}")
 
 
 def critical_failures(rows: list[dict]) -> list[dict]:

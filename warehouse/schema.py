@@ -369,3 +369,30 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "quality_runs": (QUALITY_RUNS, "result_id"),
     "text_vectors": (TEXT_VECTORS, "vector_id"),
 }
+
+# Attribute stages (tasks/attributes/) each write one table named `attr_<stage>`: clip_id, the columns the
+# stage declares, and the provenance every stage row carries. clip_annotations carries their columns
+# (warehouse/views.py), whether or not the process that reads them imported the stage.
+ATTRIBUTE_PREFIX = "attr_"
+
+
+def attribute_table(stage: str) -> str:
+    return f"{ATTRIBUTE_PREFIX}{stage}"
+
+
+def attribute_schema(columns: dict[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([("clip_id", pa.string()), *columns.items(), *STAGE_COLUMNS])
+
+
+def register_table(name: str, schema: pa.Schema, key: str) -> None:
+    """Add a table a stage outside this module declares; the same declaration again is a no-op."""
+    if name in TABLES and TABLES[name] != (schema, key):
+        raise ValueError(f"table {name!r} is already declared with another schema or key")
+    TABLES[name] = (schema, key)
+
+
+def declared_columns(names: list[str]) -> list[str]:
+    """An attribute table's own columns: neither its key nor the provenance every stage row carries."""
+    provenance = {name for name, _ in STAGE_COLUMNS}
+    return [name for name in names if name != "clip_id" and name not in provenance]
+

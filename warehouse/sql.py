@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from .lake import Lakehouse, resolve_lake_uri, table_uri
 from .storage import is_remote, storage_errors, storage_options
-from .schema import TABLES
-from .views import VIEWS
+from .schema import ATTRIBUTE_PREFIX, TABLES, declared_columns
+from .views import with_attributes
 
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -57,7 +57,10 @@ def connect(lake_uri: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnect
     for name, (schema, _) in TABLES.items():
         if name not in tables:   # not written yet: an empty table with its schema, so views and queries answer
             con.register(name, schema.empty_table())
-    for name, body in VIEWS.items():
+    # attribute tables, stored or declared by a stage this process imported, join clip_annotations
+    attributes = {name: declared_columns([c[0] for c in con.execute(f"SELECT * FROM {name} LIMIT 0").description])
+                  for name in sorted(set(tables) | set(TABLES)) if name.startswith(ATTRIBUTE_PREFIX)}
+    for name, body in with_attributes(attributes).items():
         try:
             con.execute(f"CREATE VIEW {name} AS {body}")
         except duckdb.Error:

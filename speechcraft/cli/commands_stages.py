@@ -12,12 +12,16 @@ from .render import print_annotation, print_descriptions, print_outcome, print_v
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     quiet_services()
-    from ..flows.annotate import NothingIngestedError, annotate_flow
+    from ..flows.annotate import NothingIngestedError, annotate_flow, annotation_stages
     from ..models.hf_audio import ModelLoadError
     from ..settings import ConfigError
 
     try:
         settings = _annotate_settings(args)
+        known = annotation_stages()
+        unknown = [s for s in settings.get("stages") or [] if s not in known]
+        if unknown:      # said before any flow starts
+            raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(known)}")
         result = annotate_flow(args.lake, corpus=args.corpus, **settings)
     except (NothingIngestedError, ConfigError, ModelLoadError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

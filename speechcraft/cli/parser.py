@@ -66,10 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure the clips that lack a row for each stage's current version (acoustics: F0, energy, "
                     "speech activity, speaking rate), in batches of Prefect tasks cached on their inputs, then "
                     "label them against the pinned bin edges.")
-    # flows/annotate.py's STAGES (it imports prefect)
-    annotate.add_argument("--stage", action="append",
-                          choices=["transcript", "acoustics", "speaker", "emotion", "emphasis"],
-                          help="run only this stage (repeatable; default: all, or [annotate] stages in the config)")
+    # the names come from flows/annotate.py's annotation_stages(), checked when the command runs: it imports
+    # prefect, and attribute stages (tasks/attributes/) add to it
+    annotate.add_argument("--stage", action="append", metavar="STAGE",
+                          help="run only this stage (repeatable; default: all, or [annotate] stages in the config): "
+                               "transcript, acoustics, speaker, emotion, emphasis, or an attribute stage")
     annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
     annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
     # models/vad.py's VAD_BACKENDS (it imports numpy: about 0.1 s more for every --help)

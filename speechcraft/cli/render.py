@@ -195,11 +195,11 @@ def print_annotation(result: dict, lake: str | None) -> None:
     made, the labelling, the label distribution, and the run's validations."""
     from rich.console import Console
 
-    from ..flows.annotate import STAGES      # loaded already: an annotate run's result is being printed
+    from ..flows.annotate import annotation_stages   # loaded already: an annotate run's result is being printed
     from ..warehouse.sql import query
 
     run, labels = result["run"], result["labels"]
-    stages = [s for s in STAGES if s in result]
+    stages = [s for s in annotation_stages() if s in result]
     print_outcome(run, "annotate", "; ".join(
         f"{stage}: {st['computed']} done, {st['cached']} from cache, {st['up_to_date']} up to date, "
         f"[bold]{st['rejected']} rejected[/bold]" for stage in stages for st in [result[stage]]),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ...warehouse.lake import sql_literal_list
 from ...warehouse.sql import check_read_only
+from ..attributes import exported_columns
 from ..descriptions import LABEL_COLUMNS
 from .gate import read_rows
 
@@ -57,6 +58,7 @@ def clips_sql(corpus: str | None = None) -> str:
     where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
     hard = " ".join(f"WHEN list_contains(a.flags, '{flag}') THEN '{flag}'" for flag in HARD_FLAGS)
     split = " ".join(f"WHEN '{name}' THEN '{hf}'" for name, hf in HF_SPLITS.items())
+    attribute_columns = "".join(f"a.{column}, " for column in exported_columns())   # tasks/attributes/
     return f"""
         SELECT a.clip_id, a.corpus, a.subset, a.split,
                CASE lower(trim(coalesce(a.split, ''))) {split} WHEN '' THEN 'train'
@@ -70,7 +72,7 @@ def clips_sql(corpus: str | None = None) -> str:
                CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis END AS detected_emphasis,
                CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis_score END AS detected_emphasis_score,
                a.parent_clip_id, c.meta_topic AS topic, a.description, a.instruction,
-               a.audio_path, a.start_s, a.end_s, c.sample_rate, c.channels,
+               a.audio_path, a.start_s, a.end_s, c.sample_rate, c.channels, {attribute_columns}
                CASE WHEN m.measured_id IS NULL THEN 'not_measured'
                     {hard}
                     WHEN nullif(trim(a.transcript), '') IS NULL THEN 'no_transcript'

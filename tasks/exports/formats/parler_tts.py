@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ...attributes import exported_columns
 from ..selection import EXCLUSIONS
 from ..target import Target
 from .audio import ClipAudio, flac_bytes, flac_file_name
@@ -34,7 +35,8 @@ AUDIO_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
 
 def parler_schema(audio: str) -> pa.Schema:
-    fields = [("audio", AUDIO_TYPE), *PARLER_FIELDS]
+    # then the columns attribute stages export (tasks/attributes/), under their own names
+    fields = [("audio", AUDIO_TYPE), *PARLER_FIELDS, *exported_columns().items()]
     if audio == "reference":      # the audio column names the whole file; these say where the clip is in it
         fields += [("start_s", pa.float64()), ("end_s", pa.float64())]
     return pa.schema(fields)
@@ -78,7 +80,8 @@ def parler_records(rows: list[dict], audio: str) -> ParlerRecords:
                       "speaker_id": r["speaker_id"], "clip_id": r["clip_id"], "corpus": r["corpus"],
                       "language": r["language"], "age": r["age_group"], "emotion": r["emotion"],
                       "energy": r["energy_label"], "speed": r["speed_label"], "emphasis": r["emphasis"],
-                      "instruction": r["instruction"], "duration": r["duration_s"]}
+                      "instruction": r["instruction"], "duration": r["duration_s"],
+                      **{column: r[column] for column in exported_columns()}}
             for name, value in values.items():
                 columns[name].append(finite(value))
             out.splits.append(r["hf_split"])

@@ -1,0 +1,120 @@
+"""Attribute stages: a per-clip measurement declared once and carried everywhere from that declaration.
+
+An `AttributeStage` says what the stage is called, its version, the columns it writes, the function that
+measures one clip, its quality expectations and which of its columns the parler-tts export carries. From
+that alone:
+- `speechcraft annotate --stage NAME` (and `speechcraft run`) runs it after the stages it depends on, over the
+  clips without a row for its version and inputs, in cached batches like every per-clip stage;
+- it is stored in its own table `attr_<name>` (clip_id, its columns, the provenance every stage row has);
+- `clip_annotations` carries its columns, after the documented ones (warehouse/views.py);
+- `speechcraft check` runs a suite over its table (the key checks and its own expectations);
+- the parler-tts export carries its `exported` columns.
+
+A new attribute is one module that builds an `AttributeStage`, plus one line in `BUILTIN` below; a plug-in
+outside this package calls `register()` itself.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+from prefect import task
+
+from ...warehouse.schema import attribute_schema, attribute_table, register_table
+from ..clip_batches import BatchResult, ClipJob, PendingWork, batch_cache_key, config_digest, decode_clips, \
+    pending_jobs, stage_columns, store_batch
+
+if TYPE_CHECKING:      # great-expectations takes seconds to import: only `speechcraft check` pays for it
+    from ..quality_suites import Check
+
+# Modules that each build and register one attribute stage: one line per attribute.
+BUILTIN: tuple[str, ...] = ()
+EXPORTABLE_TYPES = (pa.string(), pa.float64(), pa.int64())      # what the parler-tts dataset features can type
+
+
+@dataclass(frozen=True)
+class AttributeStage:
+    name: str                                   # `--stage NAME`, run_stages rows, the table attr_<name>
+    version: str                                # bump when `measure` changes what it writes: clips are redone
+    columns: dict[str, pa.DataType]             # what it writes per clip (names unique across clip_annotations)
+    measure: Callable[[np.ndarray, int, ClipJob], dict]   # one clip's mono samples and rate -> its columns
+    checks: tuple[Check, ...] = ()              # expectations over its columns (tasks/quality_suites.py)
+    exported: tuple[str, ...] = ()              # columns the parler-tts export carries
+    after: tuple[str, ...] = ("acoustics",)     # stages that run before it in `annotate`
+    config: dict = field(default_factory=dict)  # what else its output depends on (part of the config hash)
+
+    @property
+    def table(self) -> str:
+        return attribute_table(self.name)
+
+    @property
+    def config_hash(self) -> str:
+        return config_digest({"columns": {k: str(v) for k, v in self.columns.items()}, **self.config})
+
+
+REGISTRY: dict[str, AttributeStage] = {}
+
+
+def register(stage: AttributeStage) -> AttributeStage:
+    """Declare a stage (again: a no-op for the same declaration). Its table joins the lakehouse's schema."""
+    unknown = [c for c in stage.exported if c not in stage.columns]
+    if unknown:
+        raise ValueError(f"attribute stage {stage.name!r} exports {unknown}, which it does not write")
+    untyped = [c for c in stage.exported if stage.columns[c] not in EXPORTABLE_TYPES]
+    if untyped:
+        raise ValueError(f"attribute stage {stage.name!r} exports {untyped}: only string, float64 and int64 "
+                         f"columns can be dataset features")
+    register_table(stage.table, attribute_schema(stage.columns), "clip_id")
+    REGISTRY[stage.name] = stage
+    return stage
+
+
+def unregister(name: str) -> None:
+    """Forget a stage (a test's toy stage); its stored table, if any, stays in the lakehouse."""
+    REGISTRY.pop(name, None)
+
+
+def pending(lake, name: str, corpus: str | None = None) -> PendingWork:
+    stage = REGISTRY[name]
+    return pending_jobs(lake, stage.table, stage.version, stage.config_hash, corpus)
+
+
+@task(name="attribute-batch", task_run_name="{name}-batch-{batch_number}", persist_result=True,
+      cache_key_fn=lambda _, p: batch_cache_key(p["name"], REGISTRY[p["name"]].version,
+                                                REGISTRY[p["name"]].config_hash, p["jobs"]))
+def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, batch_number: int = 0) -> BatchResult:
+    """Measure a batch: every file decoded once, `measure` called per clip; a clip that cannot be decoded
+    or measured is a failure with its reason, the rest of the batch lands."""
+    stage = REGISTRY[name]
+    provenance = stage_columns(f"attribute:{name}", stage.version, stage.config_hash, run_id)
+    result = BatchResult()
+    for job, decoded in decode_clips(jobs):
+        if not isinstance(decoded, tuple):
+            result.failures.append(decoded)
+            continue
+        samples, rate = decoded
+        values = stage.measure(samples, rate, job)
+        missing = set(stage.columns) - set(values)
+        if missing:
+            raise ValueError(f"attribute stage {name!r} measured no {sorted(missing)} for {job.clip_id}")
+        result.rows.append({"clip_id": job.clip_id, **{c: values[c] for c in stage.columns},
+                            "input_hash": job.input_hash(), **provenance})
+        result.audio_s += len(samples) / rate
+    return result
+
+
+def store(lake, name: str, result: BatchResult, run_id: str) -> None:
+    store_batch(lake, name, REGISTRY[name].table, result, run_id)
+
+
+def exported_columns() -> dict[str, pa.DataType]:
+    """Column -> type of every registered stage's exported columns, in registration order."""
+    return {c: s.columns[c] for s in REGISTRY.values() for c in s.exported}
+
+
+for _module in BUILTIN:
+    importlib.import_module(_module)
