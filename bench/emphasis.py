@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from speechcraft.vocabulary import LANGUAGES
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -226,12 +228,12 @@ def main() -> None:
               f"{hours / (stress_s / 3600):.0f} audio-h/h; annotate --stage emphasis: "
               f"{annotated['emphasis']['computed']} clips in {detect_s:.0f} s")
         print(f"{'sentence-level accuracy':40}{'lang':>5}{'n':>5}{'detector':>10}{'baseline':>10}{'ratio':>7}{'paper':>8}")
-        for language in ("zh", "en"):
+        for language in LANGUAGES:
             row = table.get(("regenerated:held_out", f"language:{language}"))
             if row:
                 print(f"{'held-out regenerated + parents':40}{language:>5}{row['n_clips']:5d}{row['accuracy']:10.1%}"
                       f"{base[language]:10.1%}{row['accuracy'] / max(base[language], 1e-9):7.2f}{PAPER[language]:8.2%}")
-        for language in ("zh", "en"):
+        for language in LANGUAGES:
             row = table.get((f"file:{stress.reference_path(ssml).name}", f"language:{language}"))
             if row:
                 per_class = json.loads(row["per_class"])

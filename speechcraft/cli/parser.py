@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..tasks.corpora import READERS
-from ..tasks.corpora.folder import LANGUAGES as FOLDER_LANGUAGES
+from ..vocabulary import LANGUAGES, TEXT_LABELS
 from .commands_corpus import cmd_ingest, cmd_sql
 from .commands_outputs import cmd_check, cmd_dashboard, cmd_export
 from .commands_pipeline import cmd_demo, cmd_run, cmd_serve
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--subset", action="append", metavar="NAME",
                         help="take only this subset (repeatable; default: every subset present)")
     ingest.add_argument("--name", help="folder reader: corpus name (default: the folder's name)")
-    ingest.add_argument("--language", choices=FOLDER_LANGUAGES, help="folder reader: language (default: from text)")
+    ingest.add_argument("--language", choices=LANGUAGES, help="folder reader: language (default: from text)")
     ingest.add_argument("--batch-size", type=int, default=256, help="clips per Prefect task (default 256)")
     ingest.set_defaults(func=cmd_ingest)
 
@@ -141,10 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "(instructions), invented content.")
     check_text.add_argument("text")
     check_text.add_argument("--labels", required=True,
-                            help="key=value,...: gender, age, pitch, volume, speed, emotion, emphasis, topic "
+                            help=f"key=value,...: {', '.join(TEXT_LABELS)} "
                                  "(values as in docs/annotation-contract.md, spaces as underscores)")
     check_text.add_argument("--transcript", help="the transcript: the text is then an instruction")
-    check_text.add_argument("--language", choices=["en", "zh"], help="default: from the text")
+    check_text.add_argument("--language", choices=sorted(LANGUAGES), help="default: from the text")
     check_text.set_defaults(func=cmd_check_text)
 
     bins = commands.add_parser("bins", help="show, freeze or pin the label bin edges",

@@ -6,6 +6,8 @@ import json
 import math
 import sys
 
+from ..vocabulary import LANGUAGES
+
 RESULT_FORMATS = ("table", "csv", "json")       # write_result's formats: the --format choices of sql, models, bins
 
 
@@ -274,7 +276,7 @@ def print_descriptions(result: dict, lake: str | None, examples: int = 0) -> Non
                           FROM descriptions WHERE text IS NOT NULL
                           GROUP BY generator, kind ORDER BY generator, kind""", lake), "table", sys.stdout)
     if examples:
-        for language in ("en", "zh"):
+        for language in sorted(LANGUAGES):
             rows = query(f"""SELECT description, instruction FROM clip_annotations
                              WHERE language = '{language}' AND description IS NOT NULL AND instruction IS NOT NULL
                              ORDER BY hash(clip_id) LIMIT {examples}""", lake).to_pylist()

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 
 from ...warehouse.lake import sql_literal_list
 from ...warehouse.sql import check_read_only
+from ...vocabulary import UNUSABLE_FLAGS, Flag
 from ..attributes import exported_columns
 from ..descriptions import LABEL_COLUMNS
 from .gate import read_rows
 
-HARD_FLAGS = ("no_speech", "too_short")
+HARD_FLAGS = UNUSABLE_FLAGS          # flagged clips are never exported
 # reason -> why; checked in this order, a clip is counted under the first that applies
 EXCLUSIONS = {
     "not_measured": "no acoustics row yet (run `speechcraft annotate`)",
-    "no_speech": "the acoustic stage found no voiced speech",
-    "too_short": "shorter than the acoustic stage's minimum",
-    "no_transcript": "no transcript: a TTS trainer needs the text",
+    Flag.NO_SPEECH: "the acoustic stage found no voiced speech",
+    Flag.TOO_SHORT: "shorter than the acoustic stage's minimum",
+    Flag.NO_TRANSCRIPT: "no transcript: a TTS trainer needs the text",
     "unlabelled": "gender or a pitch, energy or speed label is missing",
     "no_description": "no published description that passed the checker (run `speechcraft describe`)",
     "no_instruction": "no published instruction that passed the checker (run `speechcraft describe`)",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+from ....vocabulary import LEVELS, per_second
+
 # Our pitch labels as the dataspeech / Parler-TTS phrase (its 7 bins, of which we have 3)
-PITCH_PHRASES = {"low": "low pitch", "normal": "moderate pitch", "high": "high pitch"}
+PITCH_PHRASES = dict(zip(LEVELS, ("low pitch", "moderate pitch", "high pitch")))
 
 
 def finite(value):
@@ -20,7 +22,7 @@ def spoken(label: str | None) -> str | None:
 
 def rate_unit(r: dict) -> str | None:
     """The speaking rate's unit: syllables/s, characters/s."""
-    return f"{r['rate_unit']}/s" if r["rate_unit"] else None
+    return per_second(r["rate_unit"]) if r["rate_unit"] else None
 
 
 def annotations(r: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ....vocabulary import VOLUME
 from ..target import Target
 from .base import ExportFormat
 from .fields import annotations, finite, spoken
@@ -14,7 +15,7 @@ from .jsonl import JsonLinesFiles, LineRecords
 def speechcraft_labels(r: dict) -> str:
     """SpeechCraft's tab-separated label line: what its generator was given, transcript last."""
     parts = [("age", spoken(r["age_group"])), ("gender", r["gender"]), ("pitch", r["pitch_label"]),
-             ("volume", r["energy_label"]), ("speed", r["speed_label"]), ("emotion", r["emotion"]),
+             (VOLUME, r["energy_label"]), ("speed", r["speed_label"]), ("emotion", r["emotion"]),
              ("emphasis", r["emphasis"]), ("topic", r["topic"]), ("transcription", r["transcript"].strip())]
     return "\t".join(f"{key}:{value}" for key, value in parts if value)
 
@@ -26,7 +27,7 @@ def speechcraft_records(rows: list[dict]) -> LineRecords:
                   "speaker_id": r["speaker_id"], "audio_path": r["audio_path"], "start_s": r["start_s"],
                   "end_s": r["end_s"], "duration": r["duration_s"], "transcription": r["transcript"].strip(),
                   "gender": r["gender"], "age": r["age_group"], "pitch": r["pitch_label"],
-                  "volume": r["energy_label"], "speed": r["speed_label"], "emotion": r["emotion"],
+                  VOLUME: r["energy_label"], "speed": r["speed_label"], "emotion": r["emotion"],
                   "emphasis": r["emphasis"], "topic": r["topic"], "labels": speechcraft_labels(r),
                   "description": r["description"], "instruction": r["instruction"],
                   "annotations": {k: finite(v) for k, v in annotations(r).items()}}
