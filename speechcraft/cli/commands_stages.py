@@ -12,21 +12,32 @@ from .render import print_annotation, print_descriptions, print_outcome, print_v
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     quiet_services()
-    from ..flows.annotate import NothingIngestedError, annotate_flow, annotation_stages
-    from ..models.hf_audio import ModelLoadError
-    from ..settings import ConfigError
+    from ..flows.annotate import annotate_flow, annotation_stages
 
-    try:
+    def run() -> dict:
         settings = _annotate_settings(args)
         known = annotation_stages()
         unknown = [s for s in settings.get("stages") or [] if s not in known]
         if unknown:      # said before any flow starts
             raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(known)}")
-        result = annotate_flow(args.lake, corpus=args.corpus, **settings)
+        return annotate_flow(args.lake, corpus=args.corpus, **settings)
+
+    return _run_stage_command(run, lambda result: print_annotation(result, args.lake))
+
+
+def _run_stage_command(run, report) -> int:
+    """A stage command's end: its one-line error (exit 2), or its report and an exit status that says
+    whether every batch landed (0) or some failed (1, re-run to retry them)."""
+    from ..flows.annotate import NothingIngestedError
+    from ..models.hf_audio import ModelLoadError
+    from ..settings import ConfigError
+
+    try:
+        result = run()
     except (NothingIngestedError, ConfigError, ModelLoadError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print_annotation(result, args.lake)
+    report(result)
     return 0 if result["run"]["status"] == "completed" else 1
 
 
@@ -88,12 +99,10 @@ def cmd_emphasize(args: argparse.Namespace) -> int:
 
 def cmd_describe(args: argparse.Namespace) -> int:
     quiet_services()
-    from ..flows.annotate import NothingIngestedError
     from ..flows.describe import describe_flow
-    from ..models.hf_audio import ModelLoadError
-    from ..settings import ConfigError, load_project_config
+    from ..settings import load_project_config
 
-    try:
+    def run() -> dict:
         options = dict(load_project_config(args.config).get("stages", {}).get("describe", {}))
         options.update({k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
                                           "batch_size": args.batch_size, "tensor_parallel": args.tensor_parallel,
@@ -101,12 +110,9 @@ def cmd_describe(args: argparse.Namespace) -> int:
                                           "allow_download": args.allow_download or None}.items() if v is not None})
         if args.model and not args.backend and options.get("backend", "embedded") == "embedded":
             options["backend"] = "transformers"
-        result = describe_flow(args.lake, corpus=args.corpus, options=options)
-    except (NothingIngestedError, ConfigError, ModelLoadError, ImportError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print_descriptions(result, args.lake)
-    return 0 if result["run"]["status"] == "completed" else 1
+        return describe_flow(args.lake, corpus=args.corpus, options=options)
+
+    return _run_stage_command(run, lambda result: print_descriptions(result, args.lake))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
