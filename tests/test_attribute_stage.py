@@ -16,6 +16,7 @@ import soundfile as sf
 
 from speechcraft.tasks.attributes import AttributeStage, register, unregister
 from speechcraft.tasks.quality_suites import critical
+from speechcraft.warehouse.schema import TABLES
 from speechcraft.warehouse.sql import query
 
 
@@ -37,6 +38,7 @@ def toy_stage():
     register(TOY)
     yield TOY
     unregister(TOY.name)
+    assert TOY.table not in TABLES            # nothing of it left for the next test in this process
 
 
 def test_a_registered_attribute_reaches_annotations_the_check_and_the_export(checked_lake, prefect_harness,

@@ -391,6 +391,11 @@ def register_table(name: str, schema: pa.Schema, key: str) -> None:
     TABLES[name] = (schema, key)
 
 
+def forget_table(name: str) -> None:
+    """Drop a declaration register_table made (a test's toy stage); the stored data, if any, stays."""
+    TABLES.pop(name, None)
+
+
 def declared_columns(names: list[str]) -> list[str]:
     """An attribute table's own columns: neither its key nor the provenance every stage row carries."""
     provenance = {name for name, _ in STAGE_COLUMNS}

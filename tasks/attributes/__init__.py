@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 from prefect import task
 
-from ...warehouse.schema import attribute_schema, attribute_table, register_table
+from ...warehouse.schema import attribute_schema, attribute_table, forget_table, register_table
 from ..clip_batches import BatchResult, ClipJob, PendingWork, batch_cache_key, config_digest, decode_clips, \
     pending_jobs, stage_columns, store_batch
 
@@ -74,8 +74,10 @@ def register(stage: AttributeStage) -> AttributeStage:
 
 
 def unregister(name: str) -> None:
-    """Forget a stage (a test's toy stage); its stored table, if any, stays in the lakehouse."""
-    REGISTRY.pop(name, None)
+    """Forget a stage (a test's toy stage) and its table's declaration; its stored data, if any, stays."""
+    stage = REGISTRY.pop(name, None)
+    if stage is not None:
+        forget_table(stage.table)
 
 
 def pending(lake, name: str, corpus: str | None = None) -> PendingWork:
