@@ -15,6 +15,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..models.registry import BACKENDS, DEFAULT_BACKEND, MODEL_STAGES, load_backend
 from ..settings import cache_dir
+from ..stages import ANNOTATION_STAGES
 from ..tasks import attributes, emphasis, model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
 from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_acoustics
@@ -27,7 +28,7 @@ from .runners import THREAD_IN_FLIGHT, runner_kind
 
 # In the order they run: ASR first (speaking rate counts its words, emphasis its word times), gender before
 # labels (pitch is binned within gender).
-STAGES = ("transcript", "acoustics", "speaker", "emotion", "emphasis")
+STAGES = ANNOTATION_STAGES           # in the order they run (speechcraft/stages.py)
 
 
 def annotation_stages() -> list[str]:

@@ -18,6 +18,7 @@ from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from ..settings import annotate_defaults
+from ..stages import STEPS
 from ..tasks.corpora import get_reader
 from ..warehouse import Lakehouse
 from ..warehouse.runs import finish_run, start_run
@@ -29,7 +30,6 @@ from .export import EXPORT_FORMATS, export_flow, export_is_current
 from .ingest import ingest_flow
 from .runners import on_runner, runner_kind, shared_cluster
 
-STEPS = ("ingest", "emphasize", "annotate", "describe", "check", "export")
 
 
 class PipelineConfigError(ValueError):

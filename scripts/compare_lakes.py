@@ -22,11 +22,12 @@ from speechcraft.warehouse.sql import query
 
 TABLES = {
     "clip_annotations": "SELECT * FROM clip_annotations ORDER BY clip_id",
-    "rejects": "SELECT * EXCLUDE (run_id) FROM rejects ORDER BY reject_id",
+    "rejects": "SELECT * EXCLUDE (run_id, reject_id) FROM rejects",
     "label_distribution": "SELECT * FROM label_distribution",
 }
 VOLATILE = re.compile(r"(^|_)(run_id|at|time|date|created|exported|generated|checked)(_|$)|^run$")
 HEX_RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
+ADDRESS = re.compile(r"\b0x[0-9a-f]+\b")          # an object's address in a Python error message
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?")
 
 
@@ -40,13 +41,15 @@ def normalise(value, roots: dict[str, str]):
     if isinstance(value, str):
         for path, role in roots.items():
             value = value.replace(path, role)
-        return ISO_TIME.sub("<time>", HEX_RUN_ID.sub("<run>", value))
+        return ISO_TIME.sub("<time>", ADDRESS.sub("<address>", HEX_RUN_ID.sub("<run>", value)))
     return value
 
 
 def rows(lake: str, sql: str, roots: dict[str, str]) -> list:
-    return [normalise({k: v for k, v in r.items() if not k.endswith("_at")}, roots)
-            for r in query(sql, lake).to_pylist()]
+    """The rows, normalised, in a canonical order (a view's ties may come in any order)."""
+    found = [normalise({k: v for k, v in r.items() if not k.endswith("_at")}, roots)
+             for r in query(sql, lake).to_pylist()]
+    return sorted(found, key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
 def file_content(path: Path, roots: dict[str, str]):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .stages import STEPS
+
 CACHE_ENV = "SPEECHCRAFT_CACHE"
 
 
@@ -45,7 +47,7 @@ def load_project_config(path: Path | None = None) -> dict:
 
         [pipeline]              # `speechcraft run`: the whole pipeline
         lake = "./lakehouse"    # default of --lake
-        steps = ["ingest", "emphasize", "annotate", "describe", "check", "export"]
+        steps = ["ingest", "emphasize", "annotate", "describe", "check", "export"]   # speechcraft/stages.py
         exports = ["parler-tts", "lhotse", "speechcraft"]
         export_dir = "./exports"        # <export_dir>/<format>/ (a local folder or s3://bucket/prefix)
 
@@ -90,6 +92,9 @@ def load_project_config(path: Path | None = None) -> dict:
         raise ConfigError(f"{file}: unknown section [{unknown[0]}]; sections: "
                           + ", ".join(f"[{s}]" for s in SECTIONS))
     _check_options(file, "pipeline", config.get("pipeline", {}), PIPELINE_OPTIONS)
+    unknown_steps = sorted(set(config.get("pipeline", {}).get("steps", [])) - set(STEPS))
+    if unknown_steps:
+        raise ConfigError(f"{file}: [pipeline] steps has unknown step {unknown_steps[0]!r}; steps: {', '.join(STEPS)}")
     runner = config.get("runner", {})
     _check_options(file, "runner", runner, RUNNER_OPTIONS)
     for stage, resources in runner.get("resources", {}).items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from great_expectations.expectations.row_conditions import Column
 
+from ..stages import DONE_CLIPS
 from ..vocabulary import AGE_GROUPS, EMOTIONS, GENDERS, LABEL_NAMES, LANGUAGES, RATE_UNITS, VOLUME
 
 CRITICAL, WARNING = "critical", "warning"
@@ -19,13 +20,7 @@ MAX_CLASS_SHARE = 0.95        # no label class above 95% of a corpus (distributi
 MIN_CLIPS_FOR_SHARES = 20     # fewer labelled clips say nothing about a distribution
 # Stages every clip goes through: a corpus none of whose clips a stage has done, while the stage has run
 # elsewhere, was left out (the stage has not run since the corpus was ingested, or it failed on all of it).
-STAGES_COVERING_ALL_CLIPS = {
-    "acoustics": "SELECT clip_id FROM acoustics",
-    "labels": "SELECT clip_id FROM labels",
-    "speakers": "SELECT clip_id FROM speakers",
-    "emotions": "SELECT clip_id FROM emotions",
-    "descriptions": "SELECT clip_id FROM descriptions WHERE published",
-}
+STAGES_COVERING_ALL_CLIPS = DONE_CLIPS         # table -> the clips done (speechcraft/stages.py)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..tasks.corpora import READERS
+from ..stages import ANNOTATION_STAGES, STEPS
 from ..vocabulary import LANGUAGES, TEXT_LABELS
 from .commands_corpus import cmd_ingest, cmd_sql
 from .commands_outputs import cmd_check, cmd_dashboard, cmd_export
@@ -66,11 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure the clips that lack a row for each stage's current version (acoustics: F0, energy, "
                     "speech activity, speaking rate), in batches of Prefect tasks cached on their inputs, then "
                     "label them against the pinned bin edges.")
-    # the names come from flows/annotate.py's annotation_stages(), checked when the command runs: it imports
-    # prefect, and attribute stages (tasks/attributes/) add to it
+    # checked when the command runs, against flows/annotate.py's annotation_stages(): attribute stages
+    # (tasks/attributes/) add to the built-in ones
     annotate.add_argument("--stage", action="append", metavar="STAGE",
                           help="run only this stage (repeatable; default: all, or [annotate] stages in the config): "
-                               "transcript, acoustics, speaker, emotion, emphasis, or an attribute stage")
+                               f"{', '.join(ANNOTATION_STAGES)}, or an attribute stage")
     annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
     annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
     # models/vad.py's VAD_BACKENDS (it imports numpy: about 0.1 s more for every --help)
@@ -211,11 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Every [[sources]] entry of the project config is ingested (only new or changed files), then "
                     "every stage runs over what it has not done yet, then the quality check, then the exports "
                     "(only if the check passed). Steps that fail are recorded and retried by the next run.")
-    # flows/pipeline.py's STEPS and flows/runners.py's RUNNERS (both import prefect)
-    run.add_argument("--step", action="append", choices=["ingest", "emphasize", "annotate", "describe", "check",
-                                                         "export"], help="only this step (repeatable; default: all)")
-    run.add_argument("--runner", choices=["thread", "ray"], help="where annotation batches run (default: [runner] "
-                                                                 "kind in the config, else threads here)")
+    run.add_argument("--step", action="append", choices=STEPS, help="only this step (repeatable; default: all)")
+    # flows/runners.py's RUNNERS (it imports prefect)
+    run.add_argument("--runner", choices=["thread", "ray"], help="where every step's batches run (default: "
+                                                                 "[runner] kind in the config, else threads here)")
     run.add_argument("--ray-address", help="a running Ray cluster (auto, or ray://HOST:10001); implies --runner ray")
     run.add_argument("--export-dir", help="where exports go: <dir>/<format> (default: [pipeline] export_dir, "
                                           "else <lake>/exports); a folder or s3://bucket/prefix")

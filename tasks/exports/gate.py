@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 
+from ...stages import EXPORT_CHANGING_FLOWS
 from ...warehouse.lake import sql_literal_list
 from ...warehouse.sql import check_read_only
 
-# Flows whose runs change what an export reads; a run of one after the latest check makes that check stale.
-WRITING_FLOWS = ("ingest", "emphasize", "annotate", "bins", "describe")
+# Flows whose runs change what an export reads (speechcraft/stages.py): a run of one after the latest check
+# makes that check stale.
+WRITING_FLOWS = EXPORT_CHANGING_FLOWS
 
 
 class ExportBlockedError(ValueError):
