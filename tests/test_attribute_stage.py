@@ -42,7 +42,7 @@ def toy_stage():
 
 
 def test_a_registered_attribute_reaches_annotations_the_check_and_the_export(checked_lake, prefect_harness,
-                                                                            toy_stage, tmp_path):
+                                                                            toy_stage, tmp_path, monkeypatch):
     from speechcraft.flows.annotate import annotate_flow, annotation_stages
     from speechcraft.flows.check import check_flow
     from speechcraft.flows.export import export_flow
@@ -76,6 +76,24 @@ def test_a_registered_attribute_reaches_annotations_the_check_and_the_export(che
     stored = {r["clip_id"]: r["zero_crossing_rate"] for r in rows}
     for clip_id, value in zip(table["clip_id"].to_pylist(), table["zero_crossing_rate"].to_pylist()):
         assert value == stored[clip_id]
+
+    # the dashboard: its coverage and a histogram of the new number, with no chart written for it
+    from streamlit.testing.v1 import AppTest
+
+    from speechcraft.dashboards import APP
+    from speechcraft.warehouse import reports
+    from speechcraft.warehouse.sql import connect
+
+    con = connect(lake)
+    coverage = reports.stage_coverage(con).set_index("stage").clips.groupby(level=0).sum()
+    assert coverage["zero_crossings"] == len(rows)
+    histogram = reports.attribute_histograms(con)
+    assert set(histogram.attribute) == {"zero_crossings.zero_crossing_rate"} and histogram.clips.sum() == len(rows)
+    con.close()
+    monkeypatch.setenv("SPEECHCRAFT_LAKE", lake)
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    app.switch_page("sections/distributions.py").run()
+    assert not app.exception and "Other attributes" in [h.value for h in app.subheader]
 
     again = annotate_flow(lake, stages=["zero_crossings"], show_progress=False)
     assert again["zero_crossings"]["computed"] == 0 and again["zero_crossings"]["up_to_date"] > 0

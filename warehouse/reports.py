@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..vocabulary import MEASURE_UNITS
 from .lake import Lakehouse, resolve_lake_uri, sql_literal_list
-from .schema import TABLES
+from .schema import ATTRIBUTE_PREFIX, TABLES
 from .storage import is_remote, storage_errors
 
 # Stage tables and what counts as a clip done by them; labels carry bin-edge versions, not annotators.
@@ -95,9 +95,12 @@ def corpora(con) -> pd.DataFrame:
 def stage_coverage(con) -> pd.DataFrame:
     """Clips each stage has done, by annotator and version, against all clips."""
     text_facts(con)
+    attributes = {table[len(ATTRIBUTE_PREFIX):]: (table, "annotator", "annotator_version")
+                  for (table,) in con.execute(f"""SELECT table_name FROM information_schema.tables
+                                                  WHERE starts_with(table_name, '{ATTRIBUTE_PREFIX}')""").fetchall()}
     parts = [f"SELECT '{stage}' AS stage, {annotator} AS annotator, {version} AS version, "
              f"count(*) AS clips FROM {table} GROUP BY ALL"   # one row per clip in each
-             for stage, (table, annotator, version) in STAGE_TABLES.items()]
+             for stage, (table, annotator, version) in {**STAGE_TABLES, **attributes}.items()]
     return _frame(con, f"""SELECT stage, annotator, version, clips,
                                   clips / (SELECT greatest(count(*), 1) FROM clips) AS share
                            FROM ({' UNION ALL '.join(parts)}) ORDER BY stage, clips DESC""")
@@ -139,6 +142,32 @@ def histogram(con, measure: str, bins: int = 40) -> pd.DataFrame:
         SELECT language, gender, coalesce(lo + bin * width, lo) AS bin_start,
                coalesce(lo + (bin + 1) * width, lo) AS bin_end, count(*) AS clips
         FROM binned GROUP BY ALL ORDER BY language, gender, bin_start""")
+
+
+def attribute_histograms(con, bins: int = 30) -> pd.DataFrame:
+    """Every numeric column of the attribute stages' tables (`attr_*`, tasks/attributes/), binned per language
+    between its 0.5th and 99.5th percentiles: a new attribute shows on the dashboard before anyone writes a
+    chart for it. Columns: attribute (table.column), language, bin_start, bin_end, clips."""
+    columns = con.execute(f"""
+        SELECT table_name, column_name FROM information_schema.columns
+        WHERE starts_with(table_name, '{ATTRIBUTE_PREFIX}') AND data_type IN ('DOUBLE', 'FLOAT', 'BIGINT', 'INTEGER')
+          AND column_name NOT IN ('clip_id', 'input_hash') ORDER BY table_name, ordinal_position""").fetchall()
+    parts = [f"""SELECT '{table[len(ATTRIBUTE_PREFIX):]}.{column}' AS attribute, c.language, a.{column}::DOUBLE AS x
+                 FROM {table} a JOIN clips c USING (clip_id) WHERE isfinite(a.{column}::DOUBLE)"""
+             for table, column in columns]
+    if not parts:
+        return pd.DataFrame(columns=["attribute", "language", "bin_start", "bin_end", "clips"])
+    return _frame(con, f"""
+        WITH values AS ({' UNION ALL '.join(parts)}),
+        bounds AS (SELECT attribute, language, quantile_cont(x, 0.005) AS lo, quantile_cont(x, 0.995) AS hi
+                   FROM values GROUP BY ALL),
+        binned AS (
+            SELECT v.attribute, v.language, b.lo, (b.hi - b.lo) / {bins} AS width,
+                   least(greatest(floor((v.x - b.lo) / nullif((b.hi - b.lo) / {bins}, 0)), 0), {bins - 1}) AS bin
+            FROM values v JOIN bounds b USING (attribute, language))
+        SELECT attribute, language, coalesce(lo + bin * width, lo) AS bin_start,
+               coalesce(lo + (bin + 1) * width, lo) AS bin_end, count(*) AS clips
+        FROM binned GROUP BY ALL ORDER BY attribute, language, bin_start""")
 
 
 def edges_in_force(con, measure: str) -> pd.DataFrame:

@@ -48,6 +48,16 @@ for measure, unit in (("pitch", MEASURE_UNITS["pitch"]), ("energy", MEASURE_UNIT
         facet=alt.Facet("group:N", title=None), columns=2).resolve_scale(x="independent", y="independent")
     show(chart.properties(title=measure))
 
+attributes = report("attribute_histograms")
+if not attributes.empty:
+    st.subheader("Other attributes")
+    st.caption("Every number an attribute stage measures (tasks/attributes/), per language.")
+    for attribute, frame in attributes.groupby("attribute", sort=False):
+        show(alt.Chart(frame, title=attribute).mark_bar(opacity=0.8).encode(
+            x=alt.X("bin_start:Q", bin="binned", title=attribute), x2="bin_end:Q", y=alt.Y("clips:Q"),
+            tooltip=["language", "bin_start", "bin_end", "clips"]).properties(height=140, width=280).facet(
+            facet=alt.Facet("language:N", title=None), columns=2).resolve_scale(x="independent", y="independent"))
+
 st.subheader("Descriptions")
 lengths = report_or_hint("description_lengths", "no descriptions yet: `speechcraft describe`")
 if lengths is not None:
