@@ -128,46 +128,42 @@ def histogram(con, measure: str, bins: int = 40) -> pd.DataFrame:
     language (and gender for pitch, whose labels are binned within gender)."""
     column, _, by_gender = MEASURES[measure]
     gender = "coalesce(gender, 'unknown')" if by_gender else "'all'"    # pitch edges are cut within gender
-    return _frame(con, f"""
-        WITH values AS (
-            SELECT language, {gender} AS gender, {column} AS x
-            FROM {clip_facts(con)} WHERE {column} IS NOT NULL AND isfinite({column})),
-        bounds AS (
-            SELECT language, gender, quantile_cont(x, 0.005) AS lo, quantile_cont(x, 0.995) AS hi
-            FROM values GROUP BY ALL),
-        binned AS (
-            SELECT v.language, v.gender, b.lo, (b.hi - b.lo) / {bins} AS width,
-                   least(greatest(floor((v.x - b.lo) / nullif((b.hi - b.lo) / {bins}, 0)), 0), {bins - 1}) AS bin
-            FROM values v JOIN bounds b USING (language, gender))
-        SELECT language, gender, coalesce(lo + bin * width, lo) AS bin_start,
-               coalesce(lo + (bin + 1) * width, lo) AS bin_end, count(*) AS clips
-        FROM binned GROUP BY ALL ORDER BY language, gender, bin_start""")
+    return _binned(con, f"""SELECT language, {gender} AS gender, {column} AS x
+                            FROM {clip_facts(con)} WHERE {column} IS NOT NULL AND isfinite({column})""",
+                   ("language", "gender"), bins)
 
 
 def attribute_histograms(con, bins: int = 30) -> pd.DataFrame:
-    """Every numeric column of the attribute stages' tables (`attr_*`, tasks/attributes/), binned per language
-    between its 0.5th and 99.5th percentiles: a new attribute shows on the dashboard before anyone writes a
-    chart for it. Columns: attribute (table.column), language, bin_start, bin_end, clips."""
+    """Every numeric column of the attribute stages' tables (`attr_*`, tasks/attributes/), binned per language:
+    a new attribute shows on the dashboard before anyone writes a chart for it. Columns: attribute
+    (stage.column), language, bin_start, bin_end, clips."""
     columns = con.execute(f"""
         SELECT table_name, column_name FROM information_schema.columns
         WHERE starts_with(table_name, '{ATTRIBUTE_PREFIX}') AND data_type IN ('DOUBLE', 'FLOAT', 'BIGINT', 'INTEGER')
-          AND column_name NOT IN ('clip_id', 'input_hash') ORDER BY table_name, ordinal_position""").fetchall()
+        ORDER BY table_name, ordinal_position""").fetchall()
     parts = [f"""SELECT '{table[len(ATTRIBUTE_PREFIX):]}.{column}' AS attribute, c.language, a.{column}::DOUBLE AS x
                  FROM {table} a JOIN clips c USING (clip_id) WHERE isfinite(a.{column}::DOUBLE)"""
              for table, column in columns]
     if not parts:
         return pd.DataFrame(columns=["attribute", "language", "bin_start", "bin_end", "clips"])
+    return _binned(con, " UNION ALL ".join(parts), ("attribute", "language"), bins)
+
+
+def _binned(con, values: str, keys: tuple[str, ...], bins: int) -> pd.DataFrame:
+    """Counts of `values`' x in equal-width bins between its 0.5th and 99.5th percentiles, per group of `keys`."""
+    group, of_values = ", ".join(keys), ", ".join(f"v.{key}" for key in keys)
     return _frame(con, f"""
-        WITH values AS ({' UNION ALL '.join(parts)}),
-        bounds AS (SELECT attribute, language, quantile_cont(x, 0.005) AS lo, quantile_cont(x, 0.995) AS hi
-                   FROM values GROUP BY ALL),
+        WITH values AS ({values}),
+        bounds AS (
+            SELECT {group}, quantile_cont(x, 0.005) AS lo, quantile_cont(x, 0.995) AS hi
+            FROM values GROUP BY ALL),
         binned AS (
-            SELECT v.attribute, v.language, b.lo, (b.hi - b.lo) / {bins} AS width,
+            SELECT {of_values}, b.lo, (b.hi - b.lo) / {bins} AS width,
                    least(greatest(floor((v.x - b.lo) / nullif((b.hi - b.lo) / {bins}, 0)), 0), {bins - 1}) AS bin
-            FROM values v JOIN bounds b USING (attribute, language))
-        SELECT attribute, language, coalesce(lo + bin * width, lo) AS bin_start,
+            FROM values v JOIN bounds b USING ({group}))
+        SELECT {group}, coalesce(lo + bin * width, lo) AS bin_start,
                coalesce(lo + (bin + 1) * width, lo) AS bin_end, count(*) AS clips
-        FROM binned GROUP BY ALL ORDER BY attribute, language, bin_start""")
+        FROM binned GROUP BY ALL ORDER BY {group}, bin_start""")
 
 
 def edges_in_force(con, measure: str) -> pd.DataFrame:
