@@ -50,9 +50,6 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
 
     with recorded_run(lake, "emphasize", ",".join(corpora), {"corpora": corpora, "limit": limit,
                                                                "options": options}) as record:
-        plan = stressing.plan(lake, corpora, limit, options)
-        skipped.update(plan.skipped)
-        store(stressing.StressResult(failures=plan.failures))
         task = stressing.stress_batch.with_options(result_storage=cache_dir())
 
         def submit(batch: list[stressing.StressJob], number: int):
@@ -60,14 +57,27 @@ def emphasize_flow(lake_uri: str | None = None, corpora: list[str] | None = None
             batch_task = task if stressing.outputs_exist(audio_root, batch) else task.with_options(refresh_cache=True)
             return batch_task.submit(batch, options, audio_root, record.run_id, batch_number=number)
 
-        stats = ClipBatches(clips_per_task, show_progress, runner).run("emphasize", plan, submit, store)
-        # parents turned down while planning were decided by this run too: computed, and rejected
-        stats["computed"] += len(plan.failures)
-        stats["rejected"] += len(plan.failures)
+        stats, planned_failures = None, 0
+        while True:
+            plan = stressing.plan(lake, corpora, limit, options)
+            if stats is None:
+                skipped.update(plan.skipped)          # turned down by earlier runs: reported, not redone
+            store(stressing.StressResult(failures=plan.failures))
+            turned_down = sum(skipped.values())
+            done = ClipBatches(clips_per_task, show_progress, runner).run("emphasize", plan, submit, store)
+            planned_failures += len(plan.failures)
+            # parents turned down while planning were decided by this run too: computed, and rejected
+            done["computed"] += len(plan.failures)
+            done["rejected"] += len(plan.failures)
+            stats = done if stats is None else {k: v if k == "up_to_date" else v + done[k] for k, v in stats.items()}
+            # A parent found unusable only once decoded (silent, its keyword not placeable in speech) leaves its
+            # place under the limit to the next one in the order: plan again until the limit is met.
+            if limit is None or not plan.jobs or sum(skipped.values()) == turned_down:
+                break
         for table in ("clips", "stressed_clips"):
             lake.compact(table)
         stats["skipped"] = dict(skipped)
-        record.counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + len(plan.failures),
+        record.counts = {"n_scanned": stats["todo"] + stats["up_to_date"] + planned_failures,
                          "n_new": stats["computed"] + stats["cached"] - stats["rejected"],
                          "n_updated": 0, "n_unchanged": stats["up_to_date"], "n_rejected": stats["rejected"],
                          "audio_hours": stats["audio_s"] / 3600}

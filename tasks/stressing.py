@@ -137,8 +137,9 @@ def unusable_flag(flags: list[str]) -> str | None:
 
 
 def plan(lake: Lakehouse, corpora: list[str], limit: int | None, options: dict) -> StressPlan:
-    """The parents to stress: per corpus, the first `limit` clips in a fixed hash order (so the same parents
-    are chosen on every run and across speakers), less those already stressed with these settings."""
+    """The parents to stress: per corpus, clips in a fixed hash order (so the same parents are chosen on every
+    run and across speakers) until `limit` of them are stressed with these settings. A parent that cannot be
+    regenerated is skipped with its reason and does not count: the next one in the order takes its place."""
     _, config_hash = stress_config(options)
     out = StressPlan()
     for corpus in corpora:
@@ -147,36 +148,50 @@ def plan(lake: Lakehouse, corpora: list[str], limit: int | None, options: dict) 
         work = pending_jobs(lake, "stressed_clips", STRESS_VERSION, config_hash, corpus, done_key="parent_clip_id")
         skipped = known_skips(lake, corpus, work.jobs)
         out.skipped.update(skipped.values())
-        done = work.up_to_date + len(skipped)
-        chosen = sorted((j for j in work.jobs if j.clip_id not in skipped),
-                        key=lambda j: hashlib.sha256(j.clip_id.encode()).hexdigest())
-        all_clips = work.up_to_date + len(work.jobs)
-        budget = all_clips if limit is None else max(0, min(limit, all_clips) - done)
-        out.up_to_date += done
-        chosen = chosen[:budget]
-        if not chosen:
+        out.up_to_date += work.up_to_date + len(skipped)
+        candidates = sorted((j for j in work.jobs if j.clip_id not in skipped),
+                            key=lambda j: hashlib.sha256(j.clip_id.encode()).hexdigest())
+        budget = len(candidates) if limit is None else max(0, limit - work.up_to_date)
+        if not budget or not candidates:
             continue
         texts = lake.read("clips", ["transcript", "language"], where=f"corpus = {sql_literal_list([corpus])[1:-1]}").to_pylist()
         scorers = {language: KeywordScorer(language, [t["transcript"] or "" for t in texts if t["language"] == language])
                    for language in {t["language"] for t in texts}}
-        parents = {r["clip_id"]: r for r in lake.lookup("clips", [j.clip_id for j in chosen], CLIPS.names).to_pylist()}
-        stamps = {r["clip_id"]: r["words"] for r in
-                  lake.lookup("transcripts", [j.clip_id for j in chosen], ["clip_id", "words"]).to_pylist() if r["words"]}
-        flags = acoustic_flags(lake, chosen)
-        for job in chosen:
-            keyword = scorers[job.language].choose(job.transcript or "", salt=job.clip_id) if job.transcript else None
-            flag = unusable_flag(flags.get(job.clip_id, []))
-            if not job.transcript:      # not final: the transcript stage may give it one
-                out.failures.append(ClipFailure(job.clip_id, job.audio_path, "no_transcript",
-                                                "no transcript: run `speechcraft annotate --stage transcript`"))
-            elif keyword is None:
-                out.failures.append(skip(job, NO_KEYWORD, "the transcript has no content word to stress"))
-            elif flag:
-                out.failures.append(skip(job, flag, f"the acoustic stage flagged it {flag}: {UNUSABLE[flag]}"))
-            else:
-                out.jobs.append(StressJob(job, keyword, parents[job.clip_id], stamps.get(job.clip_id),
-                                          measured=job.clip_id in flags))
+        accepted, size = 0, max(2 * budget, 64)
+        # in windows, so that a small limit over a large corpus looks up a few parents, not all of them
+        for start in range(0, len(candidates), size):
+            accepted += _plan_window(lake, candidates[start:start + size], scorers, budget - accepted, out)
+            if accepted >= budget:
+                break
     return out
+
+
+def _plan_window(lake: Lakehouse, window: list[ClipJob], scorers: dict[str, KeywordScorer], wanted: int,
+                 out: StressPlan) -> int:
+    """Take up to `wanted` parents of `window` (in its order) into `out.jobs`, each examined one recorded in
+    `out.failures` when it cannot be regenerated; returns how many were taken."""
+    parents = {r["clip_id"]: r for r in lake.lookup("clips", [j.clip_id for j in window], CLIPS.names).to_pylist()}
+    stamps = {r["clip_id"]: r["words"] for r in
+              lake.lookup("transcripts", [j.clip_id for j in window], ["clip_id", "words"]).to_pylist() if r["words"]}
+    flags = acoustic_flags(lake, window)
+    taken = 0
+    for job in window:
+        if taken >= wanted:
+            break
+        keyword = scorers[job.language].choose(job.transcript or "", salt=job.clip_id) if job.transcript else None
+        flag = unusable_flag(flags.get(job.clip_id, []))
+        if not job.transcript:      # not final: the transcript stage may give it one
+            out.failures.append(ClipFailure(job.clip_id, job.audio_path, "no_transcript",
+                                            "no transcript: run `speechcraft annotate --stage transcript`"))
+        elif keyword is None:
+            out.failures.append(skip(job, NO_KEYWORD, "the transcript has no content word to stress"))
+        elif flag:
+            out.failures.append(skip(job, flag, f"the acoustic stage flagged it {flag}: {UNUSABLE[flag]}"))
+        else:
+            out.jobs.append(StressJob(job, keyword, parents[job.clip_id], stamps.get(job.clip_id),
+                                      measured=job.clip_id in flags))
+            taken += 1
+    return taken
 
 
 def keyword_speech(samples: np.ndarray, rate: int, keyword: WordSpan) -> float:

@@ -208,3 +208,17 @@ def test_a_lake_rebuilt_at_the_same_place_gets_its_stressed_audio_again(ingested
         paths = [r["audio_path"] for r in Lakehouse(lake).read("clips", where="corpus = 'libritts-r-stressed'").to_pylist()]
         assert len(paths) == 3 and all(Path(p).is_file() for p in paths), attempt
     assert result["cached"] == 0
+
+
+def test_a_limit_counts_clips_made_and_a_skipped_parent_gives_its_place_to_the_next(ingested_lake, tmp_path):
+    """`stress = 3` means three stressed clips where three parents can be regenerated: the silent and
+    keyword-less parents first in the order are skipped (and said why) without using up the limit."""
+    from speechcraft.flows.emphasize import emphasize_flow
+
+    lake = str(tmp_path / "lake")
+    shutil.copytree(ingested_lake, lake)
+    result = emphasize_flow(lake, corpora=["aishell3"], limit=3, show_progress=False)
+    assert Lakehouse(lake).count("clips", "corpus = 'aishell3-stressed'") == 3
+    assert result["skipped"]                      # parents before them in the order were turned down
+    again = emphasize_flow(lake, corpora=["aishell3"], limit=3, show_progress=False)
+    assert again["computed"] == 0 and again["run"]["n_new"] == 0
