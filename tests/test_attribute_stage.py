@@ -112,3 +112,33 @@ def test_a_stage_that_exports_what_it_does_not_write_is_refused():
     nested = AttributeStage("nested", "1", {"v": pa.list_(pa.float32())}, zero_crossings, exported=("v",))
     with pytest.raises(ValueError, match="only string, float64 and int64"):
         register(nested)
+
+
+def test_a_clip_the_measure_fails_on_is_a_reject_and_the_rest_lands(annotated_lake, prefect_harness, tmp_path):
+    from speechcraft.flows.annotate import annotate_flow
+    from speechcraft.tasks.attributes import MEASURE_FAILED
+
+    lake = str(tmp_path / "lake")
+    shutil.copytree(annotated_lake, lake)
+    victim = query("SELECT min(clip_id) AS c FROM clips", lake).to_pylist()[0]["c"]
+
+    def fragile(samples, rate, job) -> dict:
+        if job.clip_id == victim:
+            raise ValueError("no crossings to count")
+        return {"fragile_rate": zero_crossings(samples, rate, job)["zero_crossing_rate"]}
+
+    stage = register(AttributeStage("fragile", "1", {"fragile_rate": pa.float64()}, fragile))
+    try:
+        first = annotate_flow(lake, stages=["fragile"], show_progress=False)
+        clips = query("SELECT count(*) AS n FROM clips", lake).to_pylist()[0]["n"]
+        assert first["fragile"]["failed_batches"] == 0 and first["fragile"]["rejected"] == 1
+        assert query(f"SELECT count(*) AS n FROM {stage.table}", lake).to_pylist()[0]["n"] == clips - 1
+        rejects = query("SELECT clip_id, reason, detail FROM rejects WHERE stage = 'fragile'", lake).to_pylist()
+        assert rejects == [{"clip_id": victim, "reason": MEASURE_FAILED,
+                            "detail": "fragile: ValueError: no crossings to count"}]
+        again = annotate_flow(lake, stages=["fragile"], show_progress=False)     # the failed clip is tried again
+        assert again["fragile"]["todo"] == 1 and again["fragile"]["up_to_date"] == clips - 1
+        assert query("SELECT count(*) AS n FROM rejects WHERE stage = 'fragile'", lake).to_pylist() == [{"n": 1}]
+        assert query(f"SELECT count(*) AS n FROM {stage.table}", lake).to_pylist()[0]["n"] == clips - 1
+    finally:
+        unregister("fragile")

@@ -25,14 +25,15 @@ import pyarrow as pa
 from prefect import task
 
 from ...warehouse.schema import attribute_schema, attribute_table, forget_table, register_table
-from ..clip_batches import BatchResult, ClipJob, PendingWork, batch_cache_key, config_digest, decode_clips, \
-    pending_jobs, stage_columns, store_batch
+from ..clip_batches import (BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest,
+                            decode_clips, pending_jobs, stage_columns, store_batch)
 
 if TYPE_CHECKING:      # great-expectations takes seconds to import: only `speechcraft check` pays for it
     from ..quality_suites import Check
 
 # Modules that each build and register one attribute stage: one line per attribute.
 BUILTIN: tuple[str, ...] = ()
+MEASURE_FAILED = "measure_failed"      # the reject reason of a clip an attribute stage's measure raised on
 EXPORTABLE_TYPES = (pa.string(), pa.float64(), pa.int64())      # what the parler-tts dataset features can type
 
 
@@ -99,10 +100,15 @@ def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, batch_number: i
             result.failures.append(decoded)
             continue
         samples, rate = decoded
-        values = stage.measure(samples, rate, job)
-        missing = set(stage.columns) - set(values)
-        if missing:
-            raise ValueError(f"attribute stage {name!r} measured no {sorted(missing)} for {job.clip_id}")
+        try:
+            values = stage.measure(samples, rate, job)
+            missing = set(stage.columns) - set(values)
+            if missing:
+                raise ValueError(f"measured no {sorted(missing)}")
+        except Exception as error:    # one clip the measure cannot take is a reject; the batch still lands
+            result.failures.append(ClipFailure(job.clip_id, job.audio_path, MEASURE_FAILED,
+                                               f"{name}: {type(error).__name__}: {error}"))
+            continue
         result.rows.append({"clip_id": job.clip_id, **{c: values[c] for c in stage.columns},
                             "input_hash": job.input_hash(), **provenance})
         result.audio_s += len(samples) / rate

@@ -59,6 +59,7 @@ class ParlerRecords(Records):
 def parler_records(rows: list[dict], audio: str) -> ParlerRecords:
     out = ParlerRecords()
     columns: dict[str, list] = {name: [] for name in parler_schema(audio).names}
+    attributes = list(exported_columns())           # attribute stages' columns (tasks/attributes/)
     reader = ClipAudio()
     try:
         for r in rows:
@@ -81,7 +82,7 @@ def parler_records(rows: list[dict], audio: str) -> ParlerRecords:
                       "language": r["language"], "age": r["age_group"], "emotion": r["emotion"],
                       "energy": r["energy_label"], "speed": r["speed_label"], "emphasis": r["emphasis"],
                       "instruction": r["instruction"], "duration": r["duration_s"],
-                      **{column: r[column] for column in exported_columns()}}
+                      **{column: r[column] for column in attributes}}
             for name, value in values.items():
                 columns[name].append(finite(value))
             out.splits.append(r["hf_split"])
