@@ -53,7 +53,7 @@ def ingest_flow(corpus: str, root: str, subsets: list[str] | None = None, lake_u
     with recorded_run(lake, "ingest", reader.name, params) as record:
         record.counts = _counts(totals)
         reader.check_layout()
-        tally = run_batches("ingest", batched(reader.scan(), batch_size),
+        tally = run_batches("ingest", batched(reader.clips(), batch_size),
                             lambda batch, number: ingest_batch.submit(lake.uri, record.run_id, batch, str(reader.root),
                                                                       batch_number=number),
                             collect, runner=runner, thread_ahead=2 * WORKERS, title=f"ingest {reader.name}",

@@ -107,7 +107,7 @@ def read_schema_source(path: Path = SCHEMA_PY) -> dict:
                 elif isinstance(element, ast.Starred):
                     spread = element.value
                     if isinstance(spread, ast.Call) and isinstance(spread.func, ast.Attribute):
-                        spread = spread.func.value          # *EXTRA_COLUMNS.items()
+                        spread = spread.func.value          # *SHARED.items()
                     if isinstance(spread, ast.Name):
                         entry["spreads"].append((spread.id, _line_comment(comments, element)))
         if entry["columns"] or entry["spreads"]:
@@ -172,8 +172,13 @@ def _type(arrow_type) -> str:
 
 
 def render() -> str:
+    from speechcraft.tasks.corpora import READERS
+    from speechcraft.tasks.ingest import clip_schema
     from speechcraft.warehouse.schema import TABLES
     from speechcraft.warehouse.views import VIEWS
+
+    clip_schema()                                       # the readers' own clips columns
+    declared_by = {column: name for name, reader in READERS.items() for column in reader.extra_columns}
 
     source = read_schema_source()
     constants, table_constants = source["constants"], source["TABLES"]
@@ -220,8 +225,8 @@ def render() -> str:
             comment = comments.get(field.name, "")
             if origin.get(field.name) == "STAGE_COLUMNS":
                 comment = "*provenance*" + (f": {comment}" if comment else "")
-            elif origin.get(field.name) == "EXTRA_COLUMNS" and not comment:
-                comment = "corpus-specific extra (see `EXTRA_COLUMNS`)"
+            elif name == "clips" and field.name in declared_by:
+                comment = f"the `{declared_by[field.name]}` reader's own field (its `extra_columns`)"
             out.append(f"| `{field.name}` | {_type(field.type)} | {_cell(comment)} |")
         out.append("")
     view_notes = read_views_source()

@@ -18,8 +18,9 @@ from prefect import task
 
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
-from ..warehouse.schema import EXTRA_COLUMNS
+from ..warehouse.schema import declare_clip_columns
 from .audio import AudioError, DecodedAudio, decode_audio, peak_dbfs
+from .corpora import extra_columns
 from .corpora.base import WARNING_REASONS, ClipSource, Reject, RejectReason, ScanItem
 from .rejects import reject_row
 
@@ -61,13 +62,19 @@ def fingerprint(source: ClipSource) -> str | None:
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def clip_schema():
+    """`clips` with the own columns of every registered reader (a plug-in reader's too), declared to storage."""
+    return declare_clip_columns(extra_columns())
+
+
 def clip_row(source: ClipSource, audio: DecodedAudio, fingerprint_: str) -> dict:
     samples = audio.span(source.start_s, source.end_s)
     if source.start_s is None:
         duration = audio.duration_s
     else:
         duration = source.end_s - source.start_s
-    extras = {k: v for k, v in source.extras.items() if k not in EXTRA_COLUMNS and v is not None}
+    columns = extra_columns()
+    extras = {k: v for k, v in source.extras.items() if k not in columns and v is not None}
     return {
         "clip_id": source.clip_id, "corpus": source.corpus, "subset": source.subset,
         "split": source.split, "native_id": source.native_id, "language": source.language,
@@ -78,9 +85,10 @@ def clip_row(source: ClipSource, audio: DecodedAudio, fingerprint_: str) -> dict
         "transcript_raw": source.transcript_raw, "audio_sha256": audio.sha256,
         "meta_gender": source.meta_gender, "meta_age_group": source.meta_age_group,
         "meta_accent": source.meta_accent, "meta_topic": source.meta_topic,
-        **{column: source.extras.get(column) for column in EXTRA_COLUMNS},
+        **{column: source.extras.get(column) for column in columns},
         "extras": json.dumps(extras, ensure_ascii=False, sort_keys=True) if extras else None,
         "source_fingerprint": fingerprint_,
+        "reader": source.reader or None, "speaking_style": source.speaking_style or None,
     }
 
 
@@ -118,6 +126,7 @@ def probe(sources: list[tuple[ClipSource, str]], relpaths: dict[str, str]) -> tu
 def ingest_items(lake_uri: str, run_id: str, items: list[ScanItem], corpus_root: str) -> BatchStats:
     """The work of one batch (plain function; the Prefect task below wraps it)."""
     lake = Lakehouse(lake_uri)
+    clip_schema()          # this process (a worker's too) writes the columns every registered reader declares
     sources = [i for i in items if isinstance(i, ClipSource)]
     rejects = [i for i in items if isinstance(i, Reject) and i.reason not in WARNING_REASONS]
     warnings = [i for i in items if isinstance(i, Reject) and i.reason in WARNING_REASONS] + \

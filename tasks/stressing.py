@@ -34,10 +34,10 @@ from ..models.word_prosody import analyse
 from ..vocabulary import Flag
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
-from ..warehouse.schema import CLIPS
 from .acoustic_analysis import MIN_DURATION_S, AcousticConfig, measure
 from .clip_batches import BatchResult, ClipFailure, ClipJob, config_digest, decode_clips, pending_jobs, \
     stage_columns, store_batch
+from .ingest import clip_schema
 from .lineage import is_stressed, stressed_corpus
 
 STAGE = "emphasize"
@@ -170,7 +170,7 @@ def _plan_window(lake: Lakehouse, window: list[ClipJob], scorers: dict[str, Keyw
                  out: StressPlan) -> int:
     """Take up to `wanted` parents of `window` (in its order) into `out.jobs`, each examined one recorded in
     `out.failures` when it cannot be regenerated; returns how many were taken."""
-    parents = {r["clip_id"]: r for r in lake.lookup("clips", [j.clip_id for j in window], CLIPS.names).to_pylist()}
+    parents = {r["clip_id"]: r for r in lake.lookup("clips", [j.clip_id for j in window], clip_schema().names).to_pylist()}
     stamps = {r["clip_id"]: r["words"] for r in
               lake.lookup("transcripts", [j.clip_id for j in window], ["clip_id", "words"]).to_pylist() if r["words"]}
     flags = acoustic_flags(lake, window)
@@ -310,6 +310,7 @@ def store_stressed(lake: Lakehouse, result: StressResult, run_id: str) -> None:
     skipped now is decided anew: what earlier runs said of it (a fault since fixed, a skip for inputs it no
     longer has) is history."""
     if result.clips:
+        clip_schema()      # the parents' own columns are copied: this process writes every reader's
         lake.upsert("clips", result.clips)
     decided = [r["parent_clip_id"] for r in result.rows] + [f.clip_id for f in result.failures if f.reason in SKIPS]
     if decided:

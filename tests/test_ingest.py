@@ -14,6 +14,7 @@ import pytest
 
 from conftest import FIXTURE_CORPORA
 from speechcraft.cli import main
+from speechcraft.tasks.corpora import READERS, extra_columns
 from speechcraft.tasks.corpora.base import CorpusLayoutError
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.sql import query
@@ -22,8 +23,7 @@ pytestmark = pytest.mark.slow
 
 COMPARED = ["speaker_id", "subset", "split", "language", "transcript", "transcript_raw", "start_s", "end_s",
             "meta_gender", "meta_age_group", "meta_accent", "meta_topic"]
-EXTRA_COLUMNS = ["pinyin", "prosody_text", "age_band", "original_text", "book", "snr", "source", "category",
-                 "title"]
+EXTRA_COLUMNS = list(extra_columns())     # every reader's own columns
 
 
 def _clips_under(lake: str, root: Path) -> dict[str, dict]:
@@ -34,6 +34,38 @@ def _clips_under(lake: str, root: Path) -> dict[str, dict]:
 @pytest.mark.parametrize("folder", [f for _, f in FIXTURE_CORPORA])
 def test_every_expected_clip_lands_with_its_columns(ingested_lake, corpora, folder):
     _assert_clips_land(ingested_lake, corpora[folder])
+
+
+@pytest.mark.parametrize("reader,folder", FIXTURE_CORPORA)
+def test_each_clip_records_its_reader_and_speaking_style(ingested_lake, corpora, reader, folder):
+    stored = _clips_under(ingested_lake, corpora[folder].root).values()
+    assert {(r["reader"], r["speaking_style"]) for r in stored} == {(reader, READERS[reader].speaking_style or None)}
+
+
+def test_a_lakehouse_from_before_the_reader_columns_gets_them_on_its_next_ingest(corpora, prefect_harness, tmp_path):
+    """A clips table stored without `reader`, `speaking_style` and a reader's own column takes them (null) on
+    the next write; the next ingest stores them for every clip it reads again."""
+    import lancedb
+    import pyarrow as pa
+
+    from speechcraft.flows.ingest import ingest_flow
+    from speechcraft.tasks.ingest import clip_schema
+
+    lake, truth = str(tmp_path / "lake"), corpora["aishell3"]
+    ingest_flow("aishell3", str(truth.root), lake_uri=lake, batch_size=4, show_progress=False)
+    old_columns = [n for n in clip_schema().names if n not in ("reader", "speaking_style", "pinyin")]
+    db = lancedb.connect(lake)
+    old = db.open_table("clips").to_arrow().select(old_columns).replace_schema_metadata(None)
+    old = old.set_column(old.schema.get_field_index("source_fingerprint"), "source_fingerprint",
+                         pa.array(["written by an older version"] * old.num_rows))
+    db.drop_table("clips")
+    db.create_table("clips", old)
+
+    ingest_flow("aishell3", str(truth.root), lake_uri=lake, batch_size=4, show_progress=False)
+    rows = query("SELECT reader, speaking_style, pinyin FROM clips", lake).to_pylist()
+    assert len(rows) == old.num_rows
+    assert {(r["reader"], r["speaking_style"]) for r in rows} == {("aishell3", "read")}
+    assert all(r["pinyin"] for r in rows)
 
 
 def _assert_clips_land(lake: str, truth) -> None:

@@ -56,6 +56,7 @@ class Lakehouse:
         self.uri = resolve_lake_uri(uri)
         self._db = None
         self._known: set[str] = set()   # tables seen to exist (never dropped): no listing for them again
+        self._migrated: dict[str, pa.Schema] = {}   # table -> the declaration its stored columns were checked against
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.uri!r})"
@@ -103,7 +104,18 @@ class Lakehouse:
     def table(self, name: str):
         schema, _ = TABLES[name]
         with self._lock(name):  # two batches creating one new table at once would conflict
-            table = self.db.create_table(name, schema=schema, exist_ok=True)
+            try:
+                table = self.db.create_table(name, schema=schema, exist_ok=True)
+            except ValueError:      # stored with other columns: an older declaration, brought up to date below
+                table = self.db.open_table(name)
+            if self._migrated.get(name) != schema:
+                # A table stored before a column was declared (a reader's new column, `reader` on clips)
+                # gets it, null in the rows it holds, before the first write that carries it.
+                stored = set(table.schema.names)
+                missing = [field for field in schema if field.name not in stored]
+                if missing:
+                    table.add_columns(missing)
+                self._migrated[name] = schema
             self._known.add(name)
             return table
 

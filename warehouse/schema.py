@@ -8,21 +8,6 @@ import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
-# Corpus-specific labels that get their own column (queryable in SQL); any other extra goes into `extras`
-# as JSON. AISHELL-3: pinyin, prosody_text, age_band; LibriTTS-R: original_text, book, snr;
-# GigaSpeech: source (podcast/youtube/audiobook), category, title.
-EXTRA_COLUMNS: dict[str, pa.DataType] = {
-    "pinyin": pa.string(),
-    "prosody_text": pa.string(),
-    "age_band": pa.string(),
-    "original_text": pa.string(),
-    "book": pa.string(),
-    "snr": pa.float64(),
-    "source": pa.string(),
-    "category": pa.string(),
-    "title": pa.string(),
-}
-
 CLIPS = pa.schema([
     ("clip_id", pa.string()),            # "<corpus>/<native_id>": stable across re-ingests
     ("corpus", pa.string()),
@@ -46,9 +31,10 @@ CLIPS = pa.schema([
     ("meta_age_group", pa.string()),
     ("meta_accent", pa.string()),
     ("meta_topic", pa.string()),
-    *EXTRA_COLUMNS.items(),
-    ("extras", pa.string()),             # JSON object of the remaining corpus-specific fields
+    ("extras", pa.string()),             # JSON: the reader's fields without a column (declare_clip_columns)
     ("source_fingerprint", pa.string()), # metadata + file size/mtime: unchanged => a re-run skips the clip
+    ("reader", pa.string()),             # the corpus reader that read it: aishell3, folder, ...
+    ("speaking_style", pa.string()),     # "read" (audiobooks) or null (not known): the emotion stage's prior
 ])
 
 REJECTS = pa.schema([
@@ -389,6 +375,18 @@ def register_table(name: str, schema: pa.Schema, key: str) -> None:
     if name in TABLES and TABLES[name] != (schema, key):
         raise ValueError(f"table {name!r} is already declared with another schema or key")
     TABLES[name] = (schema, key)
+
+
+def declare_clip_columns(columns: dict[str, str]) -> pa.Schema:
+    """`clips` with the readers' own columns (name -> Arrow type name, e.g. "string", "double") before
+    `extras`. The readers declare them (tasks/corpora); the ingest task declares them here, so that storage
+    knows no corpus. A lakehouse written before a column was declared gets it, null, on its next write."""
+    base = [field for field in CLIPS if field.name not in columns]
+    at = [field.name for field in base].index("extras")
+    declared = [pa.field(name, pa.type_for_alias(kind)) for name, kind in columns.items()]
+    schema = pa.schema(base[:at] + declared + base[at:])
+    TABLES["clips"] = (schema, "clip_id")
+    return schema
 
 
 def forget_table(name: str) -> None:

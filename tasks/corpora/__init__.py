@@ -24,6 +24,18 @@ READERS: dict[str, type[CorpusReader]] = {
 }
 
 
+
+
+def extra_columns() -> dict[str, str]:
+    """The readers' own queryable `clips` columns (name -> Arrow type name), in READERS order."""
+    columns: dict[str, str] = {}
+    for reader in READERS.values():
+        for name, kind in reader.extra_columns.items():
+            if columns.setdefault(name, kind) != kind:
+                raise ValueError(f"readers declare the clips column {name!r} as both {columns[name]} and {kind}")
+    return columns
+
+
 def get_reader(name: str, /, root: Path | str, subsets: list[str] | None = None, **options) -> CorpusReader:
     """The reader for corpus `name` over `root`. `options` are reader-specific (folder: `name`, the corpus
     name, and `language`); `name` is positional-only here so that the folder's `name=` option can pass."""
@@ -41,7 +53,7 @@ def speaking_style(corpus: str) -> str:
 
 
 __all__ = [
-    "READERS", "get_reader", "speaking_style",
+    "READERS", "extra_columns", "get_reader", "speaking_style",
     "Aishell3Reader", "LibriTTSRReader", "GigaSpeechReader", "ZhvoiceReader", "FolderReader",
     "ClipSource", "Reject", "RejectReason", "CorpusLayoutError", "CorpusReader", "ScanItem",
 ]

@@ -109,6 +109,7 @@ class Aishell3Reader(CorpusReader):
     speaking_style = "read"
     subsets = ("train", "test")
     required = (SPEAKER_INFO,)
+    extra_columns = {"pinyin": "string", "prosody_text": "string", "age_band": "string"}
 
     def check_layout(self) -> None:
         super().check_layout()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 
 class RejectReason(StrEnum):
@@ -62,7 +62,9 @@ class ClipSource:
     meta_age_group: str | None = None
     meta_accent: str | None = None
     meta_topic: str | None = None
-    extras: dict[str, str | float | None] = field(default_factory=dict)
+    extras: dict[str, str | float | None] = field(default_factory=dict)   # the reader's own fields
+    reader: str = ""                   # the reader that read it (its registry name: "folder" for folders)
+    speaking_style: str = ""           # "read" for audiobooks, else "" (unknown): the emotion stage's prior
     # Warning rows for `rejects` (WARNING_REASONS) that travel with the clip, so they reach the same batch.
     warnings: list[Reject] = field(default_factory=list)
 
@@ -100,6 +102,9 @@ class CorpusReader:
     subsets: tuple[str, ...] = ()      # every subset the corpus defines, in its own spelling
     required: tuple[str, ...] = ()     # files whose absence means "this is not the corpus"
     speaking_style: str = ""           # "read" for audiobook corpora: the emotion stage labels them neutral
+    # The `extras` fields that get their own queryable column in `clips`: name -> Arrow type name
+    # ("string", "double"); any other extra is kept in the JSON column `extras`.
+    extra_columns: ClassVar[dict[str, str]] = {}
 
     def __init__(self, root: Path | str, subsets: list[str] | None = None):
         self.root = Path(root).resolve()
@@ -121,6 +126,14 @@ class CorpusReader:
 
     def scan(self) -> Iterator[ScanItem]:
         raise NotImplementedError
+
+    def clips(self) -> Iterator[ScanItem]:
+        """`scan`, each clip stamped with the reader that read it and its speaking style (what ingest stores)."""
+        for item in self.scan():
+            if isinstance(item, ClipSource):
+                item.reader = type(self).name
+                item.speaking_style = item.speaking_style or self.speaking_style
+            yield item
 
     # -- helpers the readers share -------------------------------------------------------------
     def audio_bases(self, folders: Iterable[Path], listed_in: Path, labels: dict[Path, str] | None = None

@@ -97,6 +97,7 @@ class GigaSpeechReader(CorpusReader):
     language = "en"
     subsets = SUBSET_ORDER
     required = (METADATA, "audio")
+    extra_columns = {"source": "string", "category": "string", "title": "string"}
 
     def __init__(self, root: Path | str, subsets: list[str] | None = None):
         super().__init__(root, [subset_name(subset) for subset in subsets or []])

@@ -127,6 +127,7 @@ class LibriTTSRReader(CorpusReader):
     speaking_style = "read"
     subsets = ("dev-clean", "dev-other", "test-clean", "test-other",
                "train-clean-100", "train-clean-360", "train-other-500")
+    extra_columns = {"original_text": "string", "book": "string", "snr": "double"}
 
     def check_layout(self) -> None:
         super().check_layout()
