@@ -70,22 +70,26 @@ def pending_jobs(lake: "Lakehouse", table: str, version: str, config_hash: str, 
     """Clips (of `corpus`, matching `where`) without a `table` row for this version, configuration and
     input; sorted by file so that the spans of one long file fall into one batch and are decoded once.
     With `asr_transcripts`, a clip whose corpus has no transcript takes the ASR stage's, when there is one.
-    `done_key`: the `table` column naming the clip a row was computed from (stressed_clips: parent_clip_id)."""
-    from ..warehouse.lake import sql_literal_list
+    `done_key`: the `table` column naming the clip a row was computed from (stressed_clips: parent_clip_id).
 
-    conditions = [c for c in (f"corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else None, where) if c]
-    clips = lake.read("clips", CLIP_COLUMNS, where=" AND ".join(conditions) or None).to_pylist()
-    missing = [r["clip_id"] for r in clips if not (r["transcript"] or "").strip()]
-    if asr_transcripts and missing:
-        asr = {r["clip_id"]: r["text"] for r in lake.lookup("transcripts", missing, ["clip_id", "text"]).to_pylist()}
-        for row in clips:
-            row["transcript"] = row["transcript"] or asr.get(row["clip_id"])
-    done = {r[done_key]: (r["annotator_version"], r["config_hash"], r["input_hash"])
-            for r in lake.read(table, [done_key, "annotator_version", "config_hash", "input_hash"]).to_pylist()}
-    jobs = [job for job in map(lambda row: ClipJob(**row), clips)
-            if done.get(job.clip_id) != (version, config_hash, job.input_hash())]
-    jobs.sort(key=lambda j: (j.audio_path, j.start_s or 0.0))
-    return PendingWork(jobs, len(clips) - len(jobs))
+    The anti-join runs in the warehouse (DuckDB over the Lance tables); only pending clips come back. Those
+    whose inputs the lakehouse has not seen hashed yet are hashed here, recorded, and checked once more."""
+    from ..warehouse.pending import done_among, pending_clips, record_input_hashes
+
+    found = pending_clips(lake, table, version, config_hash, CLIP_COLUMNS, corpus, where, asr_transcripts, done_key)
+    jobs = [ClipJob(**row) for row in found.rows.select(CLIP_COLUMNS).to_pylist()]
+    known = found.rows.column("input_hash").to_pylist()
+    unknown = [i for i, input_hash in enumerate(known) if input_hash is None]
+    up_to_date = found.up_to_date
+    if unknown:
+        hashes = [jobs[i].input_hash() for i in unknown]
+        record_input_hashes(lake, found.rows.column("inputs_digest").take(unknown), hashes)
+        done = done_among(lake, table, version, config_hash, [jobs[i].clip_id for i in unknown], hashes, done_key)
+        if done:
+            jobs = [job for job in jobs if job.clip_id not in done]
+            up_to_date += len(done)
+    jobs.sort(key=lambda j: (j.audio_path, j.start_s or 0.0, j.clip_id))
+    return PendingWork(jobs, up_to_date)
 
 
 def batch_cache_key(stage: str, version: str, config_hash: str, jobs: list[ClipJob]) -> str:

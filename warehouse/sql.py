@@ -45,15 +45,8 @@ def stored_tables(lake_uri: str) -> dict[str, str]:
 def connect(lake_uri: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every stored table and documented view, locked read-only:
     no file access from SQL, and the setting cannot be turned back on."""
-    import lance
-
-    uri = resolve_lake_uri(lake_uri)
     con = duckdb.connect(":memory:")
-    tables = stored_tables(uri)
-    options = storage_options(uri)   # the lake's object-store settings, the same LanceDB writes with
-    with storage_errors(uri):
-        for name, dataset_uri in tables.items():
-            con.register(name, lance.dataset(dataset_uri, storage_options=options or None))
+    tables = register_datasets(con, lake_uri)
     for name, (schema, _) in TABLES.items():
         if name not in tables:   # not written yet: an empty table with its schema, so views and queries answer
             con.register(name, schema.empty_table())
@@ -68,6 +61,22 @@ def connect(lake_uri: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnect
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def register_datasets(con: duckdb.DuckDBPyConnection, lake_uri: str | os.PathLike | None,
+                      names: list[str] | None = None) -> set[str]:
+    """Register the lake's stored tables (those of `names`, default all) under their names, each Lance dataset
+    opened in place at its latest version; returns the names registered."""
+    import lance
+
+    uri = resolve_lake_uri(lake_uri)
+    tables = stored_tables(uri)
+    options = storage_options(uri)   # the lake's object-store settings, the same LanceDB writes with
+    with storage_errors(uri):
+        for name, dataset_uri in tables.items():
+            if names is None or name in names:
+                con.register(name, lance.dataset(dataset_uri, storage_options=options or None))
+    return set(tables) if names is None else set(tables) & set(names)
 
 
 def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
