@@ -21,6 +21,7 @@ from ..settings import annotate_defaults
 from ..stages import STEPS
 from ..tasks.corpora import get_reader
 from ..warehouse import Lakehouse
+from ..warehouse.fingerprints import forget_complete_run, record_complete_run
 from ..warehouse.runs import finish_run, start_run
 from .annotate import annotation_stages, annotate_flow
 from .describe import describe_flow
@@ -59,11 +60,13 @@ def pipeline_arguments(config: dict) -> dict:
 def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None, steps: list[str] | None = None,
                   annotate: dict | None = None, describe: dict | None = None, exports: list[str] | None = None,
                   export_dir: str | None = None, export_audio: str = "embed", runner: dict | None = None,
-                  show_progress: bool = True) -> dict:
+                  show_progress: bool = True, fingerprint: dict | None = None) -> dict:
     """Run the pipeline. `sources`: [[sources]] tables of the config; `annotate`: annotate_flow's arguments;
     `describe`: the describe generator's options; `exports`: formats (default all) written to
-    `<export_dir>/<format>` (default `<lake>/exports`). Returns {"run": runs row, "steps": run_stages rows,
-    "results": each step's own result, "check": the check's result or None}."""
+    `<export_dir>/<format>` (default `<lake>/exports`). `fingerprint`: the run's inputs, taken by `speechcraft
+    run` before it started (speechcraft/nothing_new.py), remembered if the run ends complete. Returns
+    {"run": runs row, "steps": run_stages rows, "results": each step's own result, "check": the check's result
+    or None}."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     steps = _checked_steps(steps)
@@ -115,10 +118,18 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 _export(record, lake, exports, export_root, export_audio, quality, runner, show_progress, results)
     except BaseException as exc:
         finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
+        if fingerprint is not None:
+            forget_complete_run(lake.uri)
         raise
     problems = record.problems()
     finished = finish_run(lake, run, "partial" if problems else "completed", record.counts(),
                           error="; ".join(problems) or None)
+    if fingerprint is not None:     # last: the record holds the state every table of the run was left in
+        if finished["status"] == "completed":
+            record_complete_run(lake.uri, run["run_id"], finished["finished_at"], fingerprint, lake.count("clips"),
+                                export_root)
+        else:
+            forget_complete_run(lake.uri)
     logger.info("pipeline: %s in %.1f s", finished["status"], finished["wall_s"])
     _summary_artifact(record.rows)
     return {"run": finished, "steps": record.rows, "results": results, "check": quality}

@@ -12,14 +12,29 @@ from .render import print_pipeline
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    quiet_services()
-    from ..flows.annotate import NothingIngestedError
-    from ..flows.pipeline import pipeline_arguments, pipeline_flow
     from ..settings import ConfigError, load_project_config
-    from ..tasks.corpora import CorpusLayoutError
 
     try:
         config = load_project_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lake = args.lake or os.environ.get("SPEECHCRAFT_LAKE") or config.get("pipeline", {}).get("lake")
+    inputs = None
+    if not args.step:       # the whole pipeline: answered here, before Prefect, when nothing is new
+        from ..nothing_new import nothing_new, run_request
+
+        uri, export_root, inputs = run_request(config, lake, args.export_dir)
+        answer = None if args.force else nothing_new(uri, export_root, inputs)
+        if answer:
+            print(answer)
+            return 0
+    quiet_services()
+    from ..flows.annotate import NothingIngestedError
+    from ..flows.pipeline import pipeline_arguments, pipeline_flow
+    from ..tasks.corpora import CorpusLayoutError
+
+    try:
         arguments = pipeline_arguments(config)
         if args.step:
             arguments["steps"] = args.step
@@ -28,10 +43,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.runner or args.ray_address:
             arguments["runner"] = {**(arguments["runner"] or {}), "kind": args.runner or "ray",
                                    **({"address": args.ray_address} if args.ray_address else {})}
-        lake = args.lake or os.environ.get("SPEECHCRAFT_LAKE") or config.get("pipeline", {}).get("lake")
         if lake and not lake_reachable(lake):
             return 2
-        result = pipeline_flow(lake, **arguments)
+        result = pipeline_flow(lake, fingerprint=inputs, **arguments)
     except (NothingIngestedError, ConfigError, CorpusLayoutError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ray-address", help="a running Ray cluster (auto, or ray://HOST:10001); implies --runner ray")
     run.add_argument("--export-dir", help="where exports go: <dir>/<format> (default: [pipeline] export_dir, "
                                           "else <lake>/exports); a folder or s3://bucket/prefix")
+    run.add_argument("--force", action="store_true", help="run the pipeline even when nothing changed since the "
+                                                          "last complete run (otherwise answered in a line)")
     run.set_defaults(func=cmd_run)
 
     serve = commands.add_parser(
