@@ -11,13 +11,15 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from speechcraft.vocabulary import AGE_GROUPS, LABEL_NAMES
+from speechcraft.vocabulary import AGE_GROUPS, CONDITION_LABEL_NAMES, LABEL_NAMES, PARLER_BINS
 from speechcraft.warehouse import reports
 from speechcraft.warehouse.lake import resolve_lake_uri
 from speechcraft.warehouse.sql import connect
 
 # the order charts draw the classes of an attribute in (low to high, young to old)
-LABEL_ORDER = {**{attribute: list(names) for attribute, names in LABEL_NAMES.items()}, "age": list(AGE_GROUPS)}
+LABEL_ORDER = {**{attribute: list(names) for attribute, names in {**LABEL_NAMES, **CONDITION_LABEL_NAMES}.items()},
+               **{f"{attribute}_parler": list(labels) for attribute, (_, labels) in PARLER_BINS.items()},
+               "age": list(AGE_GROUPS)}
 
 
 def lake_uri() -> str:

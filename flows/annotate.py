@@ -74,7 +74,8 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     if unknown:
         raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(known)} "
                          f"(with backends: {', '.join(BACKENDS)})")
-    stages = [s for s in known if s in (stages or known)]
+    # an attribute stage declared `default=False` (a costly one) runs only where it is named
+    stages = [s for s in known if s in (stages or [s for s in known if attributes.runs_by_default(s)])]
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)
     options = {stage: {"backend": DEFAULT_BACKEND, **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}

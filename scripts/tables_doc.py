@@ -173,6 +173,7 @@ def _type(arrow_type) -> str:
 
 def render() -> str:
     from speechcraft.tasks.corpora import READERS
+    from speechcraft.tasks import attributes  # noqa: F401 (the built-in attribute stages declare their tables)
     from speechcraft.tasks.ingest import clip_schema
     from speechcraft.warehouse.schema import TABLES
     from speechcraft.warehouse.views import VIEWS

@@ -69,3 +69,63 @@ def measure_unit(attribute: str, language: str) -> str:
     """The unit a binned attribute is measured (and its bin edges cut) in: Hz, dBFS, syllables/s or
     characters/s."""
     return MEASURE_UNITS.get(attribute) or per_second(RATE_UNITS[language])
+
+
+# Recording conditions and delivery (contract: "Recording conditions and delivery"). Stored as measurements by
+# their attribute stages (tasks/attributes/); labelled twice: SpeechCraft-style in three bins through the
+# versioned bin edges (tasks/labels.py), and in Parler-TTS v1's own words through its frozen bins below.
+CONDITION_LABEL_NAMES = {
+    "noise": ("noisy", "moderate_noise", "clean"),                          # SNR low to high
+    "reverberation": ("distant", "moderate_distance", "close"),             # C50 low to high
+    "monotony": ("monotone", "moderate_variation", "expressive"),           # F0 variation low to high
+}
+MEASURE_UNITS.update({"noise": "dB SNR", "reverberation": "dB C50", "monotony": "semitones"})
+
+# Parler-TTS v1's frozen bins (dataspeech's v02 tags): edges, then labels low to high; bin i holds
+# edges[i] <= value < edges[i + 1], and a value outside the edges takes the end bin.
+PARLER_BINS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
+    "speaking_rate": ((0.0, 3.826, 7.652, 11.477, 15.303, 19.129, 22.955, 26.781),       # phonemes/s
+                      ("very slowly", "slowly", "slightly slowly", "moderate speed", "slightly fast", "fast",
+                       "very fast")),
+    "noise": ((17.13, 25.40, 33.67, 41.95, 50.22, 58.50, 66.77, 75.04),                  # SNR dB
+              ("very noisy", "noisy", "slightly noisy", "balanced in clarity", "slightly clean", "clean",
+               "very clean")),
+    "reverberation": ((10.0, 35.0, 45.0, 55.0, 59.0, 60.0),                              # C50 dB
+                      ("very distant-sounding", "distant-sounding", "slightly distant-sounding",
+                       "slightly close-sounding", "very close-sounding")),
+    "speech_monotony": ((0.0, 20.38, 40.76, 70.0, 90.0, 142.65),                         # F0 std Hz
+                        ("very monotone", "monotone", "slightly expressive and animated",
+                         "expressive and animated", "very expressive and animated")),
+}
+# Pitch: the speaker's mean F0, seven equal bins between these bounds, per gender.
+PARLER_PITCH_RANGE_HZ = {"male": (64.65, 183.75), "female": (120.18, 270.30)}
+PARLER_PITCH_LABELS = ("very low-pitch", "low-pitch", "slightly low-pitch", "moderate pitch", "slightly high-pitch",
+                       "high-pitch", "very high-pitch")
+# Parler-TTS's speaking rate is phonemes per second: English has about 2.6 phonemes per syllable (CMUdict over
+# running text); a Mandarin character is one syllable, read at 5.18 syllables/s against English's 6.19
+# (Pellegrino, Coupé & Marsico 2011), so it counts as 6.19 / 5.18 English syllables (docs/bins.md).
+PHONEMES_PER_UNIT = {"en": 2.6, "zh": 2.6 * 6.19 / 5.18}
+
+
+def parler_label(attribute: str, value: float | None) -> str | None:
+    """The Parler-TTS v1 label of a measurement (PARLER_BINS); None for a missing or NaN value."""
+    if value is None or value != value:
+        return None
+    edges, labels = PARLER_BINS[attribute]
+    return labels[_bin_index(edges, value, len(labels))]
+
+
+def parler_pitch_label(mean_hz: float | None, gender: str | None) -> str | None:
+    """Parler-TTS v1's pitch label of a speaker's mean F0 within the speaker's gender; None when either is
+    unknown."""
+    if mean_hz is None or mean_hz != mean_hz or gender not in PARLER_PITCH_RANGE_HZ:
+        return None
+    low, high = PARLER_PITCH_RANGE_HZ[gender]
+    count = len(PARLER_PITCH_LABELS)
+    edges = tuple(low + (high - low) * i / count for i in range(count + 1))
+    return PARLER_PITCH_LABELS[_bin_index(edges, mean_hz, count)]
+
+
+def _bin_index(edges: tuple[float, ...], value: float, bins: int) -> int:
+    index = sum(value >= edge for edge in edges) - 1
+    return min(max(index, 0), bins - 1)

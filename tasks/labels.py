@@ -4,7 +4,8 @@ frozen as versions in `bin_edges`, and the `labels` table computed against the p
 Percentile mode follows the released SpeechCraft code: pitch binned within gender (male cut at the 40th and
 90th percentiles, female at the 10th and 60th), energy and speed in equal-count thirds, per language.
 A group too small for percentiles (a user's first, small try) is labelled from the default edges of
-bin_defaults.toml (version `defaults-v1`, docs/bins.md), and so is pitch where the gender is unknown.
+bin_defaults.toml (version `defaults-v2`, docs/bins.md), and so is pitch where the gender is unknown, and
+so are noise, reverberation and monotony everywhere (fixed edges: a third of a studio corpus is not noisy).
 Labels are cheap (a join), so every run recomputes them all in memory and writes only the rows that changed.
 """
 from __future__ import annotations
@@ -16,28 +17,37 @@ from pathlib import Path
 
 import polars as pl
 
-from ..vocabulary import LABEL_NAMES, LANGUAGES, UNUSABLE_FLAGS, measure_unit
+from ..vocabulary import CONDITION_LABEL_NAMES, LABEL_NAMES, LANGUAGES, UNUSABLE_FLAGS, measure_unit
 from ..warehouse import Lakehouse
 from ..warehouse import bins
+from ..warehouse.schema import attribute_table
+from . import attributes  # noqa: F401 (declares the attribute tables the condition labels read)
 
 MIN_POPULATION = 20           # fewer clips than this in a group: no percentile edges, the default edges
 # The default edges ship inside the package (docs/bins-fixed.toml links here). A frozen version is never
 # edited, so a change to the file must come with a new version name.
 DEFAULT_EDGES = Path(__file__).with_name("bin_defaults.toml")
-DEFAULT_VERSION = "defaults-v1"
+DEFAULT_VERSION = "defaults-v2"       # v1 had no noise, reverberation or monotony edges
 
 
 @dataclass(frozen=True)
 class Attribute:
-    column: str                           # acoustics column binned
+    column: str                           # the measurement binned
     names: tuple[str, str, str]           # below low_edge, between, at or above high_edge
     by_gender: bool = False
+    table: str = "acoustics"              # where the measurement is stored (keyed by clip_id)
 
 
 ATTRIBUTES = {
     "pitch": Attribute("f0_mean_hz", LABEL_NAMES["pitch"], by_gender=True),
     "energy": Attribute("energy_db", LABEL_NAMES["energy"]),
     "speed": Attribute("speech_rate", LABEL_NAMES["speed"]),
+    # recording conditions and delivery: fixed edges only (bin_defaults.toml), never percentiles of a corpus:
+    # a third of a studio corpus is not "noisy"
+    "noise": Attribute("snr_db", CONDITION_LABEL_NAMES["noise"], table=attribute_table("noise")),
+    "reverberation": Attribute("c50_db", CONDITION_LABEL_NAMES["reverberation"],
+                               table=attribute_table("reverberation")),
+    "monotony": Attribute("f0_std_semitones", CONDITION_LABEL_NAMES["monotony"], table=attribute_table("monotony")),
 }
 SPEECHCRAFT_PERCENTILES = {("pitch", "male"): (40.0, 90.0), ("pitch", "female"): (10.0, 60.0),
                            ("energy", None): (100 / 3, 200 / 3), ("speed", None): (100 / 3, 200 / 3)}
@@ -49,6 +59,7 @@ class LabelStats:
     changed: int = 0               # label rows written this run
     auto_version: str | None = None   # a version frozen automatically for groups that had none
     default_groups: int = 0           # groups with no edges and too few clips (or no gender): given the defaults
+    default_version: str = DEFAULT_VERSION
 
 
 def population(lake: Lakehouse) -> pl.DataFrame:
@@ -59,6 +70,10 @@ def population(lake: Lakehouse) -> pl.DataFrame:
                                                       "input_hash"]))
     clips = pl.from_arrow(lake.read("clips", ["clip_id", "corpus", "language", "meta_gender"]))
     speakers = pl.from_arrow(lake.read("speakers", ["clip_id", "gender", "gender_source"]))
+    for spec in ATTRIBUTES.values():
+        if spec.table != "acoustics":
+            acoustics = acoustics.join(pl.from_arrow(lake.read(spec.table, ["clip_id", spec.column])),
+                                       on="clip_id", how="left")
     return (acoustics.join(clips, on="clip_id", how="inner")
             .join(speakers, on="clip_id", how="left")
             .with_columns(gender=pl.coalesce("gender", "meta_gender"),
@@ -102,14 +117,15 @@ def percentile_groups(pop: pl.DataFrame, min_population: int = MIN_POPULATION,
 
 def fixed_groups(path: Path) -> list[dict]:
     """Edges from a TOML file: a table per language (or `*` for both) with keys `pitch_male`, `pitch_female`,
-    `pitch_unknown` (speakers of unknown gender), `energy`, `speed`, each two ascending cut points.
+    `pitch_unknown` (speakers of unknown gender), `energy`, `speed`, `noise`, `reverberation`, `monotony`,
+    each two ascending cut points.
     Example: docs/bins-fixed.toml."""
     try:
         config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read the bin config {path}: {exc}") from None
     keys = {"pitch_male": ("pitch", "male"), "pitch_female": ("pitch", "female"), "pitch_unknown": ("pitch", None),
-            "energy": ("energy", None), "speed": ("speed", None)}
+            **{attribute: (attribute, None) for attribute, spec in ATTRIBUTES.items() if not spec.by_gender}}
     groups = []
     for section, table in config.items():
         languages = LANGUAGES if section == "*" else (section,)

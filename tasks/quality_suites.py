@@ -13,32 +13,14 @@ from dataclasses import dataclass, field
 from great_expectations.expectations.row_conditions import Column
 
 from ..stages import DONE_CLIPS
-from ..vocabulary import AGE_GROUPS, EMOTIONS, GENDERS, LABEL_NAMES, LANGUAGES, RATE_UNITS, VOLUME
+from .checks import CRITICAL, WARNING, Check, critical, in_vocabulary, key_checks, probability, warning
+from ..vocabulary import AGE_GROUPS, CONDITION_LABEL_NAMES, EMOTIONS, GENDERS, LABEL_NAMES, LANGUAGES, RATE_UNITS, VOLUME
 
-CRITICAL, WARNING = "critical", "warning"
 MAX_CLASS_SHARE = 0.95        # no label class above 95% of a corpus (distribution sanity)
 MIN_CLIPS_FOR_SHARES = 20     # fewer labelled clips say nothing about a distribution
 # Stages every clip goes through: a corpus none of whose clips a stage has done, while the stage has run
 # elsewhere, was left out (the stage has not run since the corpus was ingested, or it failed on all of it).
 STAGES_COVERING_ALL_CLIPS = DONE_CLIPS         # table -> the clips done (speechcraft/stages.py)
-
-
-@dataclass(frozen=True)
-class Check:
-    severity: str
-    expectation: str              # a great_expectations.expectations class name
-    kwargs: dict
-    why: str
-
-    @property
-    def name(self) -> str:
-        """Unique within its suite: the expectation, its columns, and its range where it has one."""
-        columns = self.kwargs.get("column") or self.kwargs.get("column_list") or \
-            [self.kwargs.get("column_A"), self.kwargs.get("column_B")]
-        arguments = [", ".join(columns) if isinstance(columns, list) else columns]
-        if "min_value" in self.kwargs or "max_value" in self.kwargs:
-            arguments.append(f"{self.kwargs.get('min_value', '')}..{self.kwargs.get('max_value', '')}")
-        return f"{_snake(self.expectation)}({', '.join(arguments)})"
 
 
 @dataclass(frozen=True)
@@ -48,39 +30,6 @@ class Suite:
     checks: list[Check] = field(default_factory=list)
     table: str | None = None      # the stored table it reads; a suite over an unwritten table is skipped
     ids: tuple[str, ...] = ("clip_id",)   # columns that name a failing row in the results
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
-def critical(expectation: str, why: str, **kwargs) -> Check:
-    return Check(CRITICAL, expectation, kwargs, why)
-
-
-def warning(expectation: str, why: str, **kwargs) -> Check:
-    return Check(WARNING, expectation, kwargs, why)
-
-
-def key_checks(*columns: str) -> list[Check]:
-    """The key is present and unique: the upserts' contract."""
-    checks = [critical("ExpectColumnValuesToNotBeNull", "every row has its key", column=c) for c in columns]
-    if len(columns) == 1:
-        checks.append(critical("ExpectColumnValuesToBeUnique", "one row per key: a re-run never duplicates",
-                               column=columns[0]))
-    else:
-        checks.append(critical("ExpectCompoundColumnsToBeUnique", "one row per key: a re-run never duplicates",
-                               column_list=list(columns)))
-    return checks
-
-
-def in_vocabulary(column: str, values, what: str) -> Check:
-    return critical("ExpectColumnValuesToBeInSet", f"{what} inside its vocabulary (docs/annotation-contract.md)",
-                    column=column, value_set=list(values))
-
-
-def probability(column: str) -> Check:
-    return critical("ExpectColumnValuesToBeBetween", "a probability", column=column, min_value=0.0, max_value=1.0)
 
 
 PUBLISHED = Column("published") == True   # noqa: E712 (a great-expectations condition, not a comparison)
@@ -123,6 +72,7 @@ SUITES: list[Suite] = [
         in_vocabulary("pitch_label", LABEL_NAMES["pitch"], "pitch"),
         in_vocabulary("energy_label", LABEL_NAMES["energy"], f"energy ({VOLUME})"),
         in_vocabulary("speed_label", LABEL_NAMES["speed"], "speed"),
+        *(in_vocabulary(f"{attribute}_label", names, attribute) for attribute, names in CONDITION_LABEL_NAMES.items()),
         in_vocabulary("gender", GENDERS, "gender"),
         critical("ExpectColumnValuesToNotBeNull", "every label names the bin edges it came from",
                  column="pitch_edges", row_condition=Column("pitch_label").is_not_null()),

@@ -12,7 +12,7 @@ from speechcraft.tasks import labels
 from speechcraft.warehouse import Lakehouse, bins
 from speechcraft.warehouse.sql import query
 
-DEFAULTS = "defaults-v1"
+DEFAULTS = "defaults-v2"
 SMALL_CORPORA = ("aishell3", "libritts-r", "gigaspeech", "zhvoice")     # a few dozen clips in all
 LABEL_KEYS = {"pitch": "pitch", "energy": "volume", "speed": "speed"}   # labels column -> description key
 
@@ -50,9 +50,12 @@ def test_a_first_run_over_a_few_dozen_clips_labels_describes_and_exports_every_c
     assert main(["bins", "show", "--lake", lake, "--format", "json"]) == 0
     shown = {(r["language"], r["attribute"], r["gender"]): r for r in json.loads(capsys.readouterr().out)}
     assert set(shown) == {(language, attribute, gender) for language in ("en", "zh") for attribute, gender
-                          in (("pitch", "male"), ("pitch", "female"), ("energy", None), ("speed", None))}
+                          in (("pitch", "male"), ("pitch", "female"), ("energy", None), ("speed", None),
+                              ("noise", None), ("reverberation", None), ("monotony", None))}
     for (language, attribute, gender), row in shown.items():
         assert row["version"], row
+        if attribute in ("noise", "reverberation", "monotony"):     # fixed edges, whatever the population
+            assert (row["version"], row["mode"]) == (DEFAULTS, "default"), row
         if attribute == "pitch":
             assert (row["version"], row["mode"], row["population"]) == (DEFAULTS, "default", None), row
             assert 0 < row["population_now"] < labels.MIN_POPULATION, row

@@ -114,7 +114,10 @@ def test_run_takes_only_new_files_and_a_run_with_nothing_new_does_nothing(bulk, 
         assert steps[stage]["clips"] == second and steps[stage]["up_to_date"] == before, stage
     _assert_complete(lake, first + second)
 
-    assert main(["run", "--config", str(config), "--lake", lake]) == 0
+    capsys.readouterr()
+    assert main(["run", "--config", str(config), "--lake", lake]) == 0     # answered before any flow starts
+    assert "nothing new since run" in capsys.readouterr().out
+    assert main(["run", "--config", str(config), "--lake", lake, "--force"]) == 0     # every step, with no work
     steps = _steps(lake)
     assert all(row["clips"] == 0 for row in steps.values()), steps
     assert steps["check"]["status"] == "skipped"

@@ -124,12 +124,14 @@ def test_ages_in_years_fall_into_the_age_groups_in_their_order():
 def test_the_labels_stage_bins_into_the_vocabulary_with_its_units(tmp_path):
     from speechcraft.tasks import labels
 
-    assert {name: attribute.names for name, attribute in labels.ATTRIBUTES.items()} == v.LABEL_NAMES
+    binned = {**v.LABEL_NAMES, **v.CONDITION_LABEL_NAMES}
+    assert {name: attribute.names for name, attribute in labels.ATTRIBUTES.items()} == binned
     fixed = tmp_path / "bins.toml"
-    fixed.write_text('["*"]\npitch_male = [100, 150]\nenergy = [-30, -20]\nspeed = [3, 5]\n', encoding="utf-8")
+    fixed.write_text('["*"]\npitch_male = [100, 150]\nenergy = [-30, -20]\nspeed = [3, 5]\nnoise = [10, 20]\n'
+                     'reverberation = [0, 10]\nmonotony = [1, 3]\n', encoding="utf-8")
     units = {(g["language"], g["attribute"]): g["unit"] for g in labels.fixed_groups(fixed)}
-    assert units == {(lang, attribute): v.measure_unit(attribute, lang)
-                     for lang in v.LANGUAGES for attribute in v.LABEL_NAMES}
+    assert units == {(lang, attribute): v.measure_unit(attribute, lang) for lang in v.LANGUAGES for attribute in binned}
+    assert units[("en", "noise")] == "dB SNR" and units[("zh", "monotony")] == "semitones"
     assert units[("zh", "speed")] == "characters/s" and units[("en", "speed")] == "syllables/s"
     (tmp_path / "fr.toml").write_text("[fr]\nenergy = [1, 2]\n", encoding="utf-8")
     with pytest.raises(ValueError, match=re.escape(f"a language {list(v.LANGUAGES)} or '*'")):
@@ -172,10 +174,12 @@ def test_descriptions_read_the_energy_label_as_volume():
 def test_the_label_distribution_view_lists_binned_labels_low_to_high():
     from speechcraft.warehouse.views import _LABEL_RANK
 
-    for names in v.LABEL_NAMES.values():
-        shuffled = ", ".join(f"('{name}')" for name in reversed(names))
-        ordered = duckdb.sql(f"SELECT label FROM (VALUES {shuffled}) t(label) ORDER BY {_LABEL_RANK}").fetchall()
-        assert [label for (label,) in ordered] == list(names)
+    parler = {f"{attribute}_parler": labels for attribute, (_, labels) in v.PARLER_BINS.items()}
+    for attribute, names in {**v.LABEL_NAMES, **v.CONDITION_LABEL_NAMES, **parler}.items():
+        shuffled = ", ".join(f"('{attribute}', '{name}')" for name in reversed(names))
+        ordered = duckdb.sql(f"SELECT label FROM (VALUES {shuffled}) t(attribute, label) "
+                             f"ORDER BY {_LABEL_RANK}").fetchall()
+        assert [label for (label,) in ordered] == list(names), attribute
 
 
 def _schema_comments() -> dict[str, list[str]]:
@@ -198,6 +202,8 @@ def test_the_schema_documents_the_vocabulary():
     assert ", ".join(v.FLAGS) in comments["flags"]
     assert " / ".join(v.LEVELS) in comments["pitch_label"] and " / ".join(v.LEVELS) in comments["energy_label"]
     assert " / ".join(v.PACES) in comments["speed_label"]
+    for attribute, names in v.CONDITION_LABEL_NAMES.items():
+        assert " / ".join(names) in comments[f"{attribute}_label"][0], attribute
     units = [*v.MEASURE_UNITS.values(), *(v.per_second(v.RATE_UNITS[lang]) for lang in sorted(v.LANGUAGES))]
     assert ", ".join(units) in comments["unit"]
 
@@ -206,4 +212,6 @@ def test_the_dashboard_draws_classes_in_the_vocabulary_order():
     pytest.importorskip("streamlit")
     from speechcraft.dashboards.common import LABEL_ORDER
 
-    assert LABEL_ORDER == {**{a: list(names) for a, names in v.LABEL_NAMES.items()}, "age": list(v.AGE_GROUPS)}
+    assert LABEL_ORDER == {**{a: list(names) for a, names in {**v.LABEL_NAMES, **v.CONDITION_LABEL_NAMES}.items()},
+                           **{f"{a}_parler": list(labels) for a, (_, labels) in v.PARLER_BINS.items()},
+                           "age": list(v.AGE_GROUPS)}

@@ -12,6 +12,7 @@ import pandas as pd
 from ..vocabulary import MEASURE_UNITS
 from .lake import Lakehouse, resolve_lake_uri, sql_literal_list
 from .schema import ATTRIBUTE_PREFIX, TABLES
+from .views import LABEL_SUFFIX
 from .storage import is_remote, storage_errors
 
 # Stage tables and what counts as a clip done by them; labels carry bin-edge versions, not annotators.
@@ -29,14 +30,15 @@ STAGE_TABLES = {
 }
 # The labels of SpeechCraft's figure 4 (age, gender, emotion) and the binned prosody labels.
 LABEL_COLUMNS = {"gender": "gender", "age": "age_group", "emotion": "emotion", "pitch": "pitch_label",
-                 "energy": "energy_label", "speed": "speed_label"}
+                 "energy": "energy_label", "speed": "speed_label", "noise": "noise_label",
+                 "reverberation": "reverberation_label", "monotony": "monotony_label"}
 # The numbers behind the prosody labels: (acoustics column, unit, split by gender)
 MEASURES = {"pitch": ("f0_mean_hz", MEASURE_UNITS["pitch"], True),
             "energy": ("energy_db", MEASURE_UNITS["energy"], False),
             "speed": ("speech_rate", "units/s", False)}
 # Filters of the clip browser: clip_annotations columns a user can pick values of.
 FILTER_COLUMNS = ["corpus", "language", "gender", "age_group", "emotion", "pitch_label", "energy_label",
-                  "speed_label", "emphasis_source"]
+                  "speed_label", "noise_label", "reverberation_label", "monotony_label", "emphasis_source"]
 
 
 def lake_version(lake_uri: str | os.PathLike | None = None) -> str:
@@ -116,11 +118,25 @@ def label_counts(con) -> pd.DataFrame:
     """Clips per (corpus, language, attribute, label): figure 4 of the paper, plus the prosody labels."""
     facts = clip_facts(con)
     columns = ", ".join(f"{column} AS {name}" for name, column in LABEL_COLUMNS.items())
-    return _frame(con, f"""
+    counts = [f"""
         WITH per_group AS (SELECT corpus, language, {columns}, count(*) AS clips FROM {facts} GROUP BY ALL)
         SELECT corpus, language, attribute, label, sum(clips)::BIGINT AS clips
         FROM (UNPIVOT per_group ON {', '.join(LABEL_COLUMNS)} INTO NAME attribute VALUE label)
-        GROUP BY ALL ORDER BY attribute, language, corpus, label""")
+        GROUP BY ALL"""]
+    # attribute stages' own labels (*_parler: Parler-TTS's words), from their stored tables
+    for table, column in attribute_label_columns(con):
+        counts.append(f"""
+        SELECT c.corpus, c.language, '{column}' AS attribute, a.{column} AS label, count(*)::BIGINT AS clips
+        FROM {table} a JOIN clips c USING (clip_id) WHERE a.{column} IS NOT NULL GROUP BY ALL""")
+    return _frame(con, " UNION ALL ".join(counts) + " ORDER BY attribute, language, corpus, label")
+
+
+def attribute_label_columns(con) -> list[tuple[str, str]]:
+    """(table, column) of every label column (views.LABEL_SUFFIX) of the attribute tables present."""
+    return [(table, column) for table, column in con.execute(
+        f"SELECT table_name, column_name FROM information_schema.columns WHERE starts_with(table_name, "
+        f"'{ATTRIBUTE_PREFIX}') AND ends_with(column_name, '{LABEL_SUFFIX}') ORDER BY table_name, column_name"
+    ).fetchall()]
 
 
 def histogram(con, measure: str, bins: int = 40) -> pd.DataFrame:

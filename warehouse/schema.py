@@ -126,7 +126,7 @@ BIN_EDGES = pa.schema([
     ("percentiles", pa.list_(pa.float64())),   # percentile mode: where the edges were cut
     ("population", pa.int64()),          # clips the edges were computed on (percentile mode)
     ("population_corpora", pa.list_(pa.string())),
-    ("unit", pa.string()),               # Hz, dBFS, syllables/s, characters/s
+    ("unit", pa.string()),               # Hz, dBFS, dB SNR, dB C50, semitones, syllables/s, characters/s
     ("source", pa.string()),             # what computed them: acoustics annotator+config, or the config file
     ("created_at", TIMESTAMP),
     ("pinned_at", TIMESTAMP),            # the latest pin of a group is in force
@@ -144,6 +144,12 @@ LABELS = pa.schema([
     ("speed_edges", pa.string()),
     ("acoustics_hash", pa.string()),     # of the acoustics row the labels came from
     ("labelled_at", TIMESTAMP),
+    ("noise_label", pa.string()),        # noisy / moderate_noise / clean (attr_noise.snr_db)
+    ("reverberation_label", pa.string()),  # distant / moderate_distance / close (attr_reverberation.c50_db)
+    ("monotony_label", pa.string()),     # monotone / moderate_variation / expressive (attr_monotony)
+    ("noise_edges", pa.string()),
+    ("reverberation_edges", pa.string()),
+    ("monotony_edges", pa.string()),
 ])
 
 # The speaker, emotion and transcript stages: one row per clip each, saying which backend and model made it.

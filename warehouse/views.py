@@ -2,13 +2,15 @@
 (docs/tables.md). A table not written yet reads as empty, so every view always exists."""
 from __future__ import annotations
 
-from ..vocabulary import LABEL_NAMES
+from ..vocabulary import CONDITION_LABEL_NAMES, LABEL_NAMES, PARLER_BINS
 
-# A binned label's place in its order (low, slow: 0; normal: 1; high, fast: 2), as SQL over a column `label`;
-# labels of other attributes all come last.
-_RANKS = {name: rank for names in LABEL_NAMES.values() for rank, name in enumerate(names)}
-_LABEL_RANK = ("CASE label " + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in _RANKS.items())
-              + f" ELSE {max(_RANKS.values())} END")
+# A label's place in its attribute's order (low, slow: 0; normal: 1; high, fast: 2; Parler-TTS's seven or
+# five in their order), as SQL over the columns `attribute` and `label`; other labels all come last.
+_ORDERS = {**LABEL_NAMES, **CONDITION_LABEL_NAMES,
+           **{f"{attribute}_parler": labels for attribute, (_, labels) in PARLER_BINS.items()}}
+_LABEL_RANK = ("CASE " + " ".join(f"WHEN attribute = '{attribute}' AND label = '{name}' THEN {rank}"
+                                  for attribute, names in _ORDERS.items() for rank, name in enumerate(names))
+               + f" ELSE {max(len(names) for names in _ORDERS.values())} END")
 
 VIEWS: dict[str, str] = {
     # One row per corpus: what is in the lakehouse at a glance.
@@ -28,6 +30,7 @@ VIEWS: dict[str, str] = {
                coalesce(s.age_group, c.meta_age_group) AS age_group,
                coalesce(s.age_source, CASE WHEN c.meta_age_group IS NOT NULL THEN 'corpus' END) AS age_source,
                l.pitch_label, l.energy_label, l.speed_label,
+               l.noise_label, l.reverberation_label, l.monotony_label,
                e.emotion, e.emotion_prob, e.emotion_source, e.caption AS emotion_caption,
                coalesce(sc.keyword, em.word) AS emphasis,
                CASE WHEN sc.keyword IS NOT NULL THEN 'regenerated'
@@ -50,6 +53,7 @@ VIEWS: dict[str, str] = {
                a.energy_db, c.energy_label,
                a.speech_rate, a.rate_unit, c.speed_label,
                a.speech_s, a.flags,
+               c.noise_label, c.reverberation_label, c.monotony_label,
                c.emotion, c.emotion_prob, c.emotion_source, c.emotion_caption,
                c.emphasis, c.emphasis_source, c.emphasis_score, c.parent_clip_id,
                d.text AS description, i.text AS instruction,
@@ -77,6 +81,9 @@ VIEWS: dict[str, str] = {
             UNION ALL SELECT language, 'gender', NULL, gender FROM clip_annotations
             UNION ALL SELECT language, 'age', NULL, age_group FROM clip_annotations
             UNION ALL SELECT language, 'emotion', NULL, emotion FROM clip_annotations
+            UNION ALL SELECT language, 'noise', NULL, noise_label FROM clip_annotations
+            UNION ALL SELECT language, 'reverberation', NULL, reverberation_label FROM clip_annotations
+            UNION ALL SELECT language, 'monotony', NULL, monotony_label FROM clip_annotations
         )
         WHERE label IS NOT NULL
         GROUP BY language, attribute, gender, label
@@ -92,6 +99,9 @@ VIEWS: dict[str, str] = {
 }
 
 
+LABEL_SUFFIX = "_parler"      # an attribute column of this name is a label, counted in label_distribution
+
+
 def with_attributes(attribute_columns: dict[str, list[str]]) -> dict[str, str]:
     """VIEWS with clip_annotations carrying each attribute table's own columns after its documented ones
     (table -> columns, in table order): a new attribute is in the public view without editing it."""
@@ -105,5 +115,13 @@ def with_attributes(attribute_columns: dict[str, list[str]]) -> dict[str, str]:
         joins.append(f"LEFT JOIN {table} {alias} USING (clip_id)")
     head, tail = body.split("\n        FROM clip_labels c", 1)
     extended = f"{head}, {', '.join(select)}\n        FROM clip_labels c{tail}\n        " + "\n        ".join(joins)
-    return {**VIEWS, "clip_annotations": extended}
+    # an attribute's label columns (named *_parler: Parler-TTS's words) join the label distribution
+    labels = [column for columns in attribute_columns.values() for column in columns if column.endswith(LABEL_SUFFIX)]
+    distribution = VIEWS["label_distribution"]
+    for column in labels:
+        distribution = distribution.replace(
+            "\n        )\n        WHERE label IS NOT NULL",
+            f"\n            UNION ALL SELECT language, '{column}', NULL, {column} FROM clip_annotations"
+            "\n        )\n        WHERE label IS NOT NULL")
+    return {**VIEWS, "clip_annotations": extended, "label_distribution": distribution}
 

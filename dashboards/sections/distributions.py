@@ -5,15 +5,18 @@ import streamlit as st
 
 from speechcraft.dashboards.common import LABEL_ORDER, report, report_or_hint, require_clips, show
 from speechcraft.dashboards.wordclouds import word_cloud
-from speechcraft.vocabulary import LANGUAGES, MEASURE_UNITS, RATE_UNITS, per_second
+from speechcraft.vocabulary import CONDITION_LABEL_NAMES, LANGUAGES, MEASURE_UNITS, RATE_UNITS, per_second
 
 require_clips()
 st.title("Distributions")
 labels = report("label_counts")
 
-st.subheader("Age, gender and emotion by language")
+st.subheader("Age, gender, emotion and recording conditions by language")
+st.caption("Noise, reverberation and monotony twice: in three bins (the bin edges in force) and in "
+           "Parler-TTS v1's own words (`*_parler`, its frozen bins).")
 by = st.radio("split by", ["language", "corpus"], horizontal=True)
-for attribute in ("age", "gender", "emotion"):
+conditions = [a for a in labels.attribute.unique() if a in CONDITION_LABEL_NAMES or a.endswith("_parler")]
+for attribute in ("age", "gender", "emotion", *sorted(conditions)):
     frame = labels[labels.attribute == attribute].groupby([by, "label"], as_index=False)["clips"].sum()
     if frame.empty:
         st.caption(f"no {attribute} labels yet")

@@ -222,8 +222,9 @@ def print_annotation(result: dict, lake: str | None) -> None:
         console.print(f"labels: groups without edges got percentile edges, frozen as "
                       f"[bold]{labels['auto_version']}[/bold] (see `speechcraft bins show`)")
     if labels.get("default_groups"):
-        console.print(f"labels: {labels['default_groups']} group(s) with too few clips for percentile edges use the "
-                      f"default edges [bold]defaults-v1[/bold] (docs/bins.md; `speechcraft bins freeze` replaces them)")
+        console.print(f"labels: {labels['default_groups']} group(s) use the default edges "
+                      f"[bold]{labels['default_version']}[/bold]: too few clips for percentile edges, or an attribute "
+                      f"binned at fixed edges (docs/bins.md; `speechcraft bins freeze` replaces them)")
     console.print(f"labels: {labels['changed']} of {labels['clips']} clips (re)labelled")
     write_result(query("SELECT * FROM label_distribution", lake), "table", sys.stdout)
     if result.get("validations"):

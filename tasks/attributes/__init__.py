@@ -18,21 +18,23 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 from prefect import task
 
 from ...warehouse.schema import attribute_schema, attribute_table, forget_table, register_table
+from ..checks import Check
 from ..clip_batches import (BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest,
                             decode_clips, pending_jobs, stage_columns, store_batch)
 
-if TYPE_CHECKING:      # great-expectations takes seconds to import: only `speechcraft check` pays for it
-    from ..quality_suites import Check
-
 # Modules that each build and register one attribute stage: one line per attribute.
-BUILTIN: tuple[str, ...] = ()
+BUILTIN: tuple[str, ...] = (
+    f"{__name__}.noise",
+    f"{__name__}.reverberation",
+    f"{__name__}.monotony",
+    f"{__name__}.quality",
+)
 MEASURE_FAILED = "measure_failed"      # the reject reason of a clip an attribute stage's measure raised on
 EXPORTABLE_TYPES = (pa.string(), pa.float64(), pa.int64())      # what the parler-tts dataset features can type
 
@@ -43,10 +45,11 @@ class AttributeStage:
     version: str                                # bump when `measure` changes what it writes: clips are redone
     columns: dict[str, pa.DataType]             # what it writes per clip (names unique across clip_annotations)
     measure: Callable[[np.ndarray, int, ClipJob], dict]   # one clip's mono samples and rate -> its columns
-    checks: tuple[Check, ...] = ()              # expectations over its columns (tasks/quality_suites.py)
+    checks: tuple[Check, ...] = ()              # expectations over its columns (tasks/checks.py)
     exported: tuple[str, ...] = ()              # columns the parler-tts export carries
     after: tuple[str, ...] = ("acoustics",)     # stages that run before it in `annotate`
     config: dict = field(default_factory=dict)  # what else its output depends on (part of the config hash)
+    default: bool = True                        # False: runs only where named (`--stage`, [annotate] stages)
 
     @property
     def table(self) -> str:
@@ -79,6 +82,12 @@ def unregister(name: str) -> None:
     stage = REGISTRY.pop(name, None)
     if stage is not None:
         forget_table(stage.table)
+
+
+def runs_by_default(name: str) -> bool:
+    """Whether `annotate` without a stage list runs the stage: every built-in stage does, an attribute stage
+    unless it is declared `default=False`."""
+    return name not in REGISTRY or REGISTRY[name].default
 
 
 def pending(lake, name: str, corpus: str | None = None) -> PendingWork:
