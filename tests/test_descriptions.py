@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from speechcraft.cli import main
 from speechcraft.models.llm_describer import TextRequest, messages, screen
 from speechcraft.models.text_checker import check
+from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.sql import query
 
 
@@ -127,3 +129,37 @@ def test_a_clip_without_labels_gets_no_text_and_the_reason_and_the_rest_of_the_b
         assert rows[("x/1", kind)]["reason"].startswith("no labels")
     assert rows[("x/2", "description")]["published"] and rows[("x/2", "description")]["passed"]
     assert rows[("x/2", "instruction")]["reason"].startswith("empty transcript")
+
+
+def test_the_stored_verdict_is_the_checkers_on_every_label_even_when_an_optional_one_is_left_out():
+    from speechcraft.models.describer import DescriberConfig, EmbeddedDescriber
+
+    labels = {"gender": "male", "age": "elderly", "pitch": "low", "speed": "slow", "topic": "history",
+              "emphasis": "river"}
+    sometimes = EmbeddedDescriber(DescriberConfig(mention_topic=0.5, mention_emphasis=0.5))
+    verdicts = []
+    for i in range(40):
+        transcript = "the river was wide" if i % 2 else None
+        text, attempts, verdict = sometimes.write_judged(f"c/{i}", labels, "en", transcript)
+        assert (text, attempts) == sometimes.write(f"c/{i}", labels, "en", transcript)
+        assert verdict == check(text, labels, "en", transcript)
+        verdicts.append(verdict.passed)
+    assert True in verdicts and False in verdicts     # a text that leaves the topic out omits it, as stored
+
+
+def test_the_search_index_built_after_describe_matches_the_one_describe_builds(described_lake, annotated_lake,
+                                                                              tmp_path):
+    from speechcraft.flows.describe import describe_flow, search_index_flow
+
+    lake = str(tmp_path / "lake")
+    shutil.copytree(annotated_lake, lake)
+    result = describe_flow(lake, show_progress=False, search_index=False)
+    assert result["published"] and result["search_index"] is None and not Lakehouse(lake).exists("text_vectors")
+    index = search_index_flow(lake)
+    assert index["embedded"] == index["indexed"] == result["published"] and index["wall_s"] > 0
+    assert search_index_flow(lake)["embedded"] == 0                       # built once: nothing left to embed
+    vectors = "SELECT vector_id, text, vector FROM text_vectors ORDER BY vector_id"
+    for built_now, built_by_describe in zip(query(vectors, lake).to_pylist(),
+                                            query(vectors, described_lake).to_pylist(), strict=True):
+        assert built_now["text"] == built_by_describe["text"]
+        assert np.allclose(built_now["vector"], built_by_describe["vector"], atol=1e-5)
