@@ -8,11 +8,12 @@ and how it is written: tasks/exports/ (the formats: tasks/exports/formats/).
 from __future__ import annotations
 
 import traceback
+from dataclasses import asdict
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ..tasks.exports import (AUDIO_MODES, BATCH_ROWS, FORMATS, Export, ExportBlockedError, ExportTargetError,
+from ..tasks.exports import (AUDIO_MODES, BATCH_ROWS, FORMATS, Export, ExportBlockedError, ExportTargetError, Filters,
                              NothingToExportError, build_records, check_request, export_is_current,
                              make_manifest, publishable_batches, quality_gate, resolve_target, select_clips)
 from ..warehouse import Lakehouse
@@ -32,14 +33,17 @@ __all__ = ["AUDIO_MODES", "EXPORT_FORMATS", "ExportBlockedError", "ExportTargetE
 @flow(name="export", task_runner=ThreadPoolTaskRunner(max_workers=IN_FLIGHT))
 @one_writer
 def export_flow(fmt: str, out: str, lake_uri: str | None = None, corpus: str | None = None, audio: str = "embed",
-                show_progress: bool = True, rows_per_shard: int | None = None, runner: dict | None = None) -> dict:
+                show_progress: bool = True, rows_per_shard: int | None = None, runner: dict | None = None,
+                filters: dict | None = None) -> dict:
     """Export the publishable clips (of `corpus`) to `out` (a folder or s3://bucket/prefix) as `fmt`
     (parler-tts, lhotse, speechcraft); `audio` (parler-tts): embed (FLAC bytes) or reference (paths).
     Raises ValueError for a bad request, NothingIngestedError, ExportBlockedError when the quality gate refuses,
     NothingToExportError when no clip qualifies. Returns {"run": runs row, "format", "out", "audio", "clips",
     "excluded": {reason: clips}, "splits", "corpora", "files", "manifest", "check_run_id"}.
-    `runner`: the [runner] config (flows/runners.py): where the records of each batch are built."""
+    `runner`: the [runner] config (flows/runners.py): where the records of each batch are built.
+    `filters`: {"min_snr": dB, "min_quality": DNSMOS OVRL}, either optional: clips under a floor are left out."""
     check_request(fmt, audio)
+    floors = Filters(**(filters or {}))
     target = resolve_target(out)
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -47,7 +51,7 @@ def export_flow(fmt: str, out: str, lake_uri: str | None = None, corpus: str | N
     mark_interrupted_runs(lake)
     con = connect(lake.uri)           # one snapshot: the gate, the counts and the rows all see the same versions
     try:
-        return _export(con, lake, target, fmt, corpus, audio, show_progress, rows_per_shard, runner)
+        return _export(con, lake, target, fmt, corpus, audio, show_progress, rows_per_shard, runner, floors)
     except BaseException as exc:
         traceback.clear_frames(exc.__traceback__)     # Prefect keeps the error: its frames must not keep DuckDB
         raise
@@ -57,10 +61,10 @@ def export_flow(fmt: str, out: str, lake_uri: str | None = None, corpus: str | N
 
 
 def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: str, show_progress: bool,
-            rows_per_shard: int | None, runner: dict | None) -> dict:
+            rows_per_shard: int | None, runner: dict | None, filters: Filters) -> dict:
     logger = get_run_logger()
     gate = quality_gate(con)
-    selection = select_clips(con, corpus)
+    selection = select_clips(con, corpus, filters)
     if selection.exported == 0:
         raise NothingToExportError(
             f"no clip{f' of corpus {corpus!r}' if corpus else ''} qualifies for export "
@@ -73,10 +77,11 @@ def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: s
 
     with recorded_run(lake, "export", corpus, {"format": fmt, "out": target.uri, "audio": audio,
                                                "check_run_id": gate["run_id"],
-                                               "rows_per_shard": rows_per_shard}) as record:
+                                               "rows_per_shard": rows_per_shard,
+                                               "filters": asdict(filters)}) as record:
         try:
             batches = publishable_batches(con, export.format.row_order, corpus,
-                                          BATCH_ROWS[export.audio or "reference"])
+                                          BATCH_ROWS[export.audio or "reference"], filters)
             # an export cannot lose a batch: a failed one ends the run, and the previous export stays
             run_batches("export", batches,
                         lambda batch, number: build_records.submit(fmt, batch, audio, batch_number=number),
@@ -84,7 +89,8 @@ def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: s
                         title=f"export {fmt}", show_progress=show_progress, tolerate_failures=False)
             if export.written == 0:
                 raise NothingToExportError(f"no clip's audio could be read ({len(export.unreadable)} tried)")
-            manifest = export.publish(make_manifest(export, lake.uri, corpus, gate, selection, record.run_id))
+            manifest = export.publish(make_manifest(export, lake.uri, corpus, gate, selection, record.run_id,
+                                                    asdict(filters)))
         except BaseException:
             export.abort()
             raise

@@ -52,7 +52,8 @@ def pipeline_arguments(config: dict) -> dict:
     return {"sources": config.get("sources", []), "steps": pipeline.get("steps"),
             "annotate": annotate_defaults(config), "describe": dict(config.get("stages", {}).get("describe", {})),
             "exports": pipeline.get("exports"), "export_dir": pipeline.get("export_dir"),
-            "export_audio": pipeline.get("export_audio", "embed"), "runner": config.get("runner")}
+            "export_audio": pipeline.get("export_audio", "embed"), "runner": config.get("runner"),
+            "export_filters": {k: pipeline[k] for k in ("min_snr", "min_quality") if k in pipeline}}
 
 
 @flow(name="pipeline")
@@ -60,6 +61,7 @@ def pipeline_arguments(config: dict) -> dict:
 def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None, steps: list[str] | None = None,
                   annotate: dict | None = None, describe: dict | None = None, exports: list[str] | None = None,
                   export_dir: str | None = None, export_audio: str = "embed", runner: dict | None = None,
+                  export_filters: dict | None = None,
                   show_progress: bool = True, fingerprint: dict | None = None) -> dict:
     """Run the pipeline. `sources`: [[sources]] tables of the config; `annotate`: annotate_flow's arguments;
     `describe`: the describe generator's options; `exports`: formats (default all) written to
@@ -115,7 +117,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 else:
                     record.skip("check", "nothing changed since the last check")
             if "export" in steps:
-                _export(record, lake, exports, export_root, export_audio, quality, runner, show_progress, results)
+                _export(record, lake, exports, export_root, export_audio, quality, runner, show_progress, results,
+                        export_filters)
     except BaseException as exc:
         finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
         if fingerprint is not None:
@@ -176,18 +179,19 @@ def _checked_before(lake: Lakehouse) -> bool:
 
 
 def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_root: str, audio: str,
-            quality: dict | None, runner: dict | None, show_progress: bool, results: dict) -> None:
+            quality: dict | None, runner: dict | None, show_progress: bool, results: dict,
+            filters: dict | None) -> None:
     if quality is not None and quality["critical_failures"]:
         for fmt in exports:
             record.skip(f"export:{fmt}", "blocked: the quality check failed", status="blocked")
         return
     for fmt in exports:
         out = f"{export_root}/{fmt}"
-        if not record.changed and export_is_current(out, lake.uri, fmt, audio):
+        if not record.changed and export_is_current(out, lake.uri, fmt, audio, filters):
             record.skip(f"export:{fmt}", "up to date")
             continue
         results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: on_runner(export_flow, runner)(
-            f, o, lake_uri=lake.uri, audio=audio, runner=runner, show_progress=show_progress))
+            f, o, lake_uri=lake.uri, audio=audio, runner=runner, show_progress=show_progress, filters=filters))
 
 
 class StepRecorder:

@@ -16,11 +16,17 @@ from speechcraft.flows.export import AUDIO_MODES, EXPORT_FORMATS, export_flow, e
 from speechcraft.tasks.exports import ExportBlockedError, ExportTargetError, NothingToExportError
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.runs import finish_run, start_run
+from speechcraft.vocabulary import PARLER_BINS, PARLER_PITCH_LABELS
 from speechcraft.warehouse.sql import query
 
-PARLER_COLUMNS = {"text", "text_description", "utterance_pitch_mean", "utterance_pitch_std", "speaking_rate",
-                  "gender", "pitch", "speaker_id", "audio", "clip_id", "language", "age", "emotion", "energy",
-                  "speed", "emphasis", "instruction", "duration", "speaking_rate_unit", "corpus"}
+# What Parler-TTS v1's training reads (dataspeech's columns, labels.md), then SpeechCraft's own beside them
+PARLER_TTS_COLUMNS = {"utterance_pitch_mean", "utterance_pitch_std", "snr", "c50", "speech_duration", "speaking_rate",
+                      "pitch", "noise", "reverberation", "speech_monotony", "text_description", "text", "audio",
+                      "gender"}
+PARLER_COLUMNS = PARLER_TTS_COLUMNS | {
+    "speaker_id", "clip_id", "language", "age", "emotion", "pitch_label", "energy", "speed", "noise_label",
+    "reverberation_label", "monotony_label", "emphasis", "instruction", "duration", "speech_rate", "speech_rate_unit",
+    "corpus", "f0_std_semitones"}
 
 # What an export should take, written independently of tasks/exports.py: measured, no hard acoustic flag,
 # a transcript, gender and the three prosody labels, a published description and instruction.
@@ -34,7 +40,7 @@ PUBLISHABLE = """
 
 
 def publishable(lake: str) -> list[dict]:
-    return query(f"SELECT clip_id, corpus, audio_path, start_s, end_s, duration_s FROM ({PUBLISHABLE})",
+    return query(f"SELECT clip_id, corpus, audio_path, start_s, end_s, duration_s, snr_db FROM ({PUBLISHABLE})",
                  lake).to_pylist()
 
 
@@ -82,7 +88,11 @@ def test_parler_export_loads_with_datasets_and_holds_only_publishable_clips(parl
     assert dataset["train"].features["audio"] == Audio()
     assert sorted(r["clip_id"] for r in rows) == sorted(expected)
     assert all(r["text_description"].strip() and r["text"].strip() and r["instruction"] for r in rows)
-    assert {r["pitch"] for r in rows} <= {"low pitch", "moderate pitch", "high pitch"}
+    for column, attribute in (("speaking_rate", "speaking_rate"), ("noise", "noise"),
+                              ("reverberation", "reverberation"), ("speech_monotony", "speech_monotony")):
+        assert {r[column] for r in rows} <= set(PARLER_BINS[attribute][1]), column     # Parler-TTS's own words
+    assert {r["pitch"] for r in rows} <= set(PARLER_PITCH_LABELS) and all(r["pitch"] for r in rows)
+    assert all(r["snr"] is not None and r["c50"] is not None and r["speech_duration"] > 0 for r in rows)
     assert {r["gender"] for r in rows} <= {"male", "female"}
 
     # embedded audio: FLAC bytes of the clip itself, a GigaSpeech segment cut out of its long Opus file
@@ -203,6 +213,26 @@ def test_speechcraft_records_one_file_per_corpus(export_lake, prefect_harness, t
         assert record["labels"].endswith(f"transcription:{record['transcription']}")
     span = next(r for r in records if r["corpus"] == "gigaspeech")
     assert span["start_s"] is not None and span["topic"] and f"topic:{span['topic']}" in span["labels"]
+
+
+def test_snr_and_quality_floors_leave_clips_out_counted_per_reason(export_lake, prefect_harness, tmp_path):
+    """--min-snr leaves out the clips under it (and only those), counted as low_snr in export.json; a floor no
+    clip's quality was measured against (the quality stage is opt-in) leaves every clip out as low_quality."""
+    expected = publishable(export_lake)
+    snrs = sorted(r["snr_db"] for r in expected)
+    floor = snrs[len(snrs) // 2]                        # about half the clips are under it
+    out = tmp_path / "floors"
+    result = export_flow("speechcraft", str(out), lake_uri=export_lake, show_progress=False,
+                         filters={"min_snr": floor})
+    kept = sorted(r["clip_id"] for r in expected if r["snr_db"] >= floor)
+    assert result["clips"] == len(kept) and result["excluded"]["low_snr"] == len(expected) - len(kept) > 0
+    manifest = json.loads((out / "export.json").read_text())
+    assert manifest["filters"] == {"min_snr": floor} and manifest["excluded"]["low_snr"] == len(expected) - len(kept)
+    assert export_is_current(str(out), export_lake, "speechcraft", filters={"min_snr": floor})
+    assert not export_is_current(str(out), export_lake, "speechcraft")      # another request: made again
+    with pytest.raises(NothingToExportError, match="low_quality"):
+        export_flow("speechcraft", str(tmp_path / "none"), lake_uri=export_lake, show_progress=False,
+                    filters={"min_quality": 3.0})
 
 
 def test_a_critical_failure_blocks_every_export(checked_lake, prefect_harness, tmp_path):

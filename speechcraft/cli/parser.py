@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--audio", choices=["embed", "reference"], default="embed",
                         help="parler-tts: embed each clip's audio as FLAC (default; GigaSpeech segments cut out) "
                              "or reference the files by path (spans as start_s/end_s columns)")
+    export.add_argument("--min-snr", type=float, metavar="DB",
+                        help="leave out clips under this SNR (dB, the noise stage), counted as low_snr")
+    export.add_argument("--min-quality", type=float, metavar="MOS",
+                        help="leave out clips under this DNSMOS OVRL (1-5, `annotate --stage quality`), counted as "
+                             "low_quality")
     export.add_argument("--rows-per-shard", type=int,
                         help="parler-tts: rows per parquet shard (default 2000 embedded, 200000 referenced)")
     export.set_defaults(func=cmd_export)

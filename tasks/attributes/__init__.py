@@ -46,7 +46,9 @@ class AttributeStage:
     columns: dict[str, pa.DataType]             # what it writes per clip (names unique across clip_annotations)
     measure: Callable[[np.ndarray, int, ClipJob], dict]   # one clip's mono samples and rate -> its columns
     checks: tuple[Check, ...] = ()              # expectations over its columns (tasks/checks.py)
-    exported: tuple[str, ...] = ()              # columns the parler-tts export carries
+    exported: tuple[str, ...] = ()              # columns the exports carry
+    export_names: dict[str, str] = field(default_factory=dict)   # column -> its name in the parler-tts export
+                                                # (Parler-TTS's own, where it has one); default: the column's
     after: tuple[str, ...] = ("acoustics",)     # stages that run before it in `annotate`
     config: dict = field(default_factory=dict)  # what else its output depends on (part of the config hash)
     default: bool = True                        # False: runs only where named (`--stage`, [annotate] stages)
@@ -65,7 +67,7 @@ REGISTRY: dict[str, AttributeStage] = {}
 
 def register(stage: AttributeStage) -> AttributeStage:
     """Declare a stage (again: a no-op for the same declaration). Its table joins the lakehouse's schema."""
-    unknown = [c for c in stage.exported if c not in stage.columns]
+    unknown = [c for c in (*stage.exported, *stage.export_names) if c not in stage.columns]
     if unknown:
         raise ValueError(f"attribute stage {stage.name!r} exports {unknown}, which it does not write")
     untyped = [c for c in stage.exported if stage.columns[c] not in EXPORTABLE_TYPES]
@@ -131,6 +133,11 @@ def store(lake, name: str, result: BatchResult, run_id: str) -> None:
 def exported_columns() -> dict[str, pa.DataType]:
     """Column -> type of every registered stage's exported columns, in registration order."""
     return {c: s.columns[c] for s in REGISTRY.values() for c in s.exported}
+
+
+def parler_names() -> dict[str, str]:
+    """Exported column -> its name in the parler-tts export (Parler-TTS's, e.g. snr_db -> snr)."""
+    return {c: s.export_names.get(c, c) for s in REGISTRY.values() for c in s.exported}
 
 
 for _module in BUILTIN:

@@ -34,5 +34,6 @@ MONOTONY = register(AttributeStage(
                      column="f0_std_semitones", min_value=0.0, max_value=24.0),
             in_vocabulary("speech_monotony_parler", PARLER_BINS["speech_monotony"][1], "Parler-TTS's monotony label")),
     exported=("f0_std_semitones", "speech_monotony_parler"),
+    export_names={"speech_monotony_parler": "speech_monotony"},      # Parler-TTS's column names
     after=("acoustics",),
     config={"tracker": TRACKER.config(), "min_voiced_frames": MIN_VOICED_FRAMES}))

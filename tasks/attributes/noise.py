@@ -23,4 +23,5 @@ NOISE = register(AttributeStage(
             warning("ExpectColumnValuesToBeBetween", "training speech is mostly above 10 dB SNR",
                     column="snr_db", min_value=10.0, mostly=0.9)),
     exported=("snr_db", "noise_parler"),
+    export_names={"snr_db": "snr", "noise_parler": "noise"},      # Parler-TTS's column names
     after=("acoustics",)))

@@ -22,4 +22,5 @@ REVERBERATION = register(AttributeStage(
                      "(docs/reverberation.md)", column="c50_db", min_value=-20.0, max_value=60.0),
             in_vocabulary("reverberation_parler", PARLER_BINS["reverberation"][1], "Parler-TTS's reverberation label")),
     exported=("c50_db", "reverberation_parler"),
+    export_names={"c50_db": "c50", "reverberation_parler": "reverberation"},      # Parler-TTS's column names
     after=("acoustics",)))

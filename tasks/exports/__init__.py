@@ -23,22 +23,21 @@ from __future__ import annotations
 from .formats import (AUDIO_MODES, BATCH_ROWS, FORMATS, REGISTERED, ExportFormat, Records, build_records,
                       check_request, export_format)
 from .formats.audio import ClipAudio, flac_bytes
-from .formats.fields import PITCH_PHRASES
 from .formats.lhotse import lhotse_records, span_recording_id
 from .formats.parler_tts import (AUDIO_TYPE, PARLER_FIELDS, ROWS_PER_GROUP, ROWS_PER_SHARD, dataset_card,
                                  hf_features, parler_records, parler_schema)
 from .formats.speechcraft_json import speechcraft_labels, speechcraft_records
 from .gate import WRITING_FLOWS, ExportBlockedError, quality_gate
 from .publishing import STAGING_PREFIX, Export, export_is_current, make_manifest
-from .selection import (EXCLUSIONS, HARD_FLAGS, HF_SPLITS, NothingToExportError, Selection, clips_sql,
+from .selection import (EXCLUSIONS, HARD_FLAGS, HF_SPLITS, Filters, NothingToExportError, Selection, clips_sql,
                         publishable_batches, select_clips)
 from .target import MANIFEST, ExportTargetError, Target, export_filesystem, read_manifest, resolve_target
 
 __all__ = [
     "AUDIO_MODES", "AUDIO_TYPE", "BATCH_ROWS", "EXCLUSIONS", "FORMATS", "HARD_FLAGS", "HF_SPLITS", "MANIFEST",
-    "PARLER_FIELDS", "PITCH_PHRASES", "REGISTERED", "ROWS_PER_GROUP", "ROWS_PER_SHARD", "STAGING_PREFIX",
+    "PARLER_FIELDS", "REGISTERED", "ROWS_PER_GROUP", "ROWS_PER_SHARD", "STAGING_PREFIX",
     "WRITING_FLOWS", "ClipAudio", "Export", "ExportBlockedError", "ExportFormat", "ExportTargetError",
-    "NothingToExportError", "Records", "Selection", "Target", "build_records", "check_request", "clips_sql",
+    "Filters", "NothingToExportError", "Records", "Selection", "Target", "build_records", "check_request", "clips_sql",
     "dataset_card", "export_filesystem", "export_format", "export_is_current", "flac_bytes", "hf_features",
     "lhotse_records", "make_manifest", "parler_records", "parler_schema", "publishable_batches", "quality_gate",
     "read_manifest", "resolve_target", "select_clips", "span_recording_id", "speechcraft_labels",

@@ -90,7 +90,7 @@ class Export:
 
 
 def make_manifest(export: Export, lake_uri: str, corpus: str | None, gate: dict, selection: Selection,
-                  run_id: str) -> dict:
+                  run_id: str, filters: dict | None = None) -> dict:
     """export.json but its `files` (publish adds them): what was exported from where, under which check, and
     what was left out, per reason."""
     excluded = dict(selection.excluded)
@@ -101,6 +101,7 @@ def make_manifest(export: Export, lake_uri: str, corpus: str | None, gate: dict,
         "format": export.format.name, "audio": export.audio,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "lake": lake_uri, "corpus": corpus, "export_run_id": run_id,
+        "filters": {k: v for k, v in (filters or {}).items() if v is not None},
         "check": {"run_id": gate["run_id"], "started_at": str(gate["started_at"]),
                   "checked_at": str(gate["checked_at"]), "expectations": gate["expectations"],
                   "failed_warnings": gate["failed_warnings"]},
@@ -114,6 +115,7 @@ def make_manifest(export: Export, lake_uri: str, corpus: str | None, gate: dict,
 
 
 def export_is_current(out: str, lake_uri: str | None = None, fmt: str | None = None, audio: str | None = None,
+                      filters: dict | None = None,
                       corpus: str | None = None) -> bool:
     """Whether OUT holds a whole export of this lakehouse made under the check that is still the latest and
     still valid (no writing run since it), with the same format (and audio mode, corpus) when given."""
@@ -130,6 +132,8 @@ def export_is_current(out: str, lake_uri: str | None = None, fmt: str | None = N
                                                     and manifest.get("audio") != audio):
         return False
     if corpus is not None and manifest.get("corpus") != corpus:
+        return False
+    if (manifest.get("filters") or {}) != {k: v for k, v in (filters or {}).items() if v is not None}:
         return False
     if not all(target.exists(f) for f in manifest.get("files") or []):
         return False

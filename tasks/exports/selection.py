@@ -25,6 +25,8 @@ EXCLUSIONS = {
     Flag.TOO_SHORT: "shorter than the acoustic stage's minimum",
     Flag.NO_TRANSCRIPT: "no transcript: a TTS trainer needs the text",
     "unlabelled": "gender or a pitch, energy or speed label is missing",
+    "low_snr": "SNR under the export's min_snr, or not measured (the noise stage)",
+    "low_quality": "DNSMOS OVRL under the export's min_quality, or not measured (`annotate --stage quality`)",
     "no_description": "no published description that passed the checker (run `speechcraft describe`)",
     "no_instruction": "no published instruction that passed the checker (run `speechcraft describe`)",
     "stale_texts": "the published texts were written from other labels than the clip has now "
@@ -54,7 +56,20 @@ def stale_texts_sql(alias: str) -> str:
     return f"({alias}.labels IS NOT NULL AND ({' OR '.join(differs)}))"
 
 
-def clips_sql(corpus: str | None = None) -> str:
+@dataclass(frozen=True)
+class Filters:
+    """Optional floors an export applies beside its fixed rules (`export --min-snr/--min-quality`, [pipeline])."""
+    min_snr: float | None = None          # dB (attr_noise.snr_db)
+    min_quality: float | None = None      # DNSMOS OVRL, 1-5 (attr_quality.dnsmos_ovrl)
+
+    def sql(self) -> str:
+        """The WHEN clauses of the filters set (a clip with no value fails the filter: it cannot show it passes)."""
+        floors = (("low_snr", "snr_db", self.min_snr), ("low_quality", "dnsmos_ovrl", self.min_quality))
+        return " ".join(f"WHEN a.{column} IS NULL OR a.{column} < {float(floor)!r} THEN '{reason}'"
+                        for reason, column, floor in floors if floor is not None)
+
+
+def clips_sql(corpus: str | None = None, filters: Filters = Filters()) -> str:
     """Every clip (of `corpus`) with what the exports write and `excluded`: the reason it is left out, or null."""
     where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
     hard = " ".join(f"WHEN list_contains(a.flags, '{flag}') THEN '{flag}'" for flag in HARD_FLAGS)
@@ -68,6 +83,10 @@ def clips_sql(corpus: str | None = None) -> str:
                a.gender, a.gender_source, a.age_group, a.age_source,
                a.pitch_hz, a.pitch_std_hz, a.voiced_ratio, a.pitch_label, a.energy_db, a.energy_label,
                a.speech_rate, a.rate_unit, a.speed_label, a.speech_s, a.flags,
+               -- Parler-TTS bins a speaker's mean pitch (its clips of measured pitch), not a clip's
+               CASE WHEN a.speaker_id IS NULL THEN a.pitch_hz
+                    ELSE avg(a.pitch_hz) OVER (PARTITION BY a.corpus, a.speaker_id) END AS speaker_pitch_hz,
+               a.noise_label, a.reverberation_label, a.monotony_label,
                a.emotion, a.emotion_source, a.emotion_caption,
                CASE WHEN a.emphasis_source = 'regenerated' THEN a.emphasis END AS emphasis,
                CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis END AS detected_emphasis,
@@ -79,6 +98,7 @@ def clips_sql(corpus: str | None = None) -> str:
                     WHEN nullif(trim(a.transcript), '') IS NULL THEN 'no_transcript'
                     WHEN a.gender IS NULL OR a.pitch_label IS NULL OR a.energy_label IS NULL
                          OR a.speed_label IS NULL THEN 'unlabelled'
+                    {filters.sql()}
                     WHEN a.description IS NULL THEN 'no_description'
                     WHEN a.instruction IS NULL THEN 'no_instruction'
                     WHEN {stale_texts_sql('dl')} OR {stale_texts_sql('il')} THEN 'stale_texts'
@@ -105,11 +125,11 @@ class Selection:
     languages: list[str] = field(default_factory=list)
 
 
-def select_clips(con, corpus: str | None = None) -> Selection:
+def select_clips(con, corpus: str | None = None, filters: Filters = Filters()) -> Selection:
     """How many clips an export takes, per split and corpus, and how many it leaves out, per reason."""
     rows = read_rows(con, f"""SELECT excluded, hf_split, corpus, language, count(*) AS clips,
                                      sum(duration_s) AS seconds
-                              FROM ({clips_sql(corpus)}) GROUP BY ALL""")
+                              FROM ({clips_sql(corpus, filters)}) GROUP BY ALL""")
     selection = Selection()
     languages = set()
     for r in rows:
@@ -127,12 +147,13 @@ def select_clips(con, corpus: str | None = None) -> Selection:
     return selection
 
 
-def publishable_batches(con, first_order: str = "", corpus: str | None = None, batch_rows: int = 4_096):
+def publishable_batches(con, first_order: str = "", corpus: str | None = None, batch_rows: int = 4_096,
+                        filters: Filters = Filters()):
     """The exported clips as Arrow record batches, sorted by `first_order` (a column of clips_sql: the order
     the format writes them in, such as parler's `hf_split` or speechcraft's `corpus`; "" for by file), then
     by file, so the spans of one long file come next to each other (ClipAudio keeps that file open)."""
     order = f"{first_order}, " if first_order else ""
-    sql = (f"SELECT * EXCLUDE (excluded, flags) FROM ({clips_sql(corpus)}) WHERE excluded IS NULL "
+    sql = (f"SELECT * EXCLUDE (excluded, flags) FROM ({clips_sql(corpus, filters)}) WHERE excluded IS NULL "
            f"ORDER BY {order}audio_path, start_s NULLS FIRST, clip_id")
     check_read_only(con, sql)
     return con.sql(sql).to_arrow_reader(batch_rows)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ....vocabulary import LEVELS, per_second
-
-# Our pitch labels as the dataspeech / Parler-TTS phrase (its 7 bins, of which we have 3)
-PITCH_PHRASES = dict(zip(LEVELS, ("low pitch", "moderate pitch", "high pitch")))
+from ....vocabulary import per_second
+from ...attributes import exported_columns
 
 
 def finite(value):
@@ -36,4 +34,6 @@ def annotations(r: dict) -> dict:
             "detected_emphasis_score": r["detected_emphasis_score"], "topic": r["topic"],
             "parent_clip_id": r["parent_clip_id"], "description": r["description"],
             "instruction": r["instruction"], "gender_source": r["gender_source"], "age_source": r["age_source"],
-            "transcript_source": r["transcript_source"]}
+            "transcript_source": r["transcript_source"], "noise": r["noise_label"],
+            "reverberation": r["reverberation_label"], "monotony": r["monotony_label"],
+            **{column: finite(r[column]) for column in exported_columns()}}       # attribute stages' own

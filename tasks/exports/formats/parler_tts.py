@@ -12,34 +12,50 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ...attributes import exported_columns
+from ....vocabulary import PHONEMES_PER_UNIT, parler_label, parler_pitch_label
+from ...attributes import exported_columns, parler_names
 from ..selection import EXCLUSIONS
 from ..target import Target
 from .audio import ClipAudio, flac_bytes, flac_file_name
 from .base import ExportFormat, FormatWriter, Records
-from .fields import PITCH_PHRASES, finite, rate_unit
+from .fields import finite, rate_unit
 
 ROWS_PER_SHARD = {"embed": 2_000, "reference": 200_000}     # parquet shards: a few hundred MB with audio
 ROWS_PER_GROUP = {"embed": 100, "reference": 10_000}        # parquet row groups (the Hub's 100 for audio)
 
+# Parler-TTS v1's training columns first, under its names and in its words (dataspeech's output after its text
+# step), then SpeechCraft's own. The attribute stages add theirs after these (snr, c50, noise, reverberation,
+# speech_monotony, ...: tasks/attributes/, each under its `export_names`).
 PARLER_FIELDS = [
     ("text", pa.string()), ("text_description", pa.string()),
     ("utterance_pitch_mean", pa.float64()), ("utterance_pitch_std", pa.float64()),
-    ("speaking_rate", pa.float64()), ("speaking_rate_unit", pa.string()),
-    ("gender", pa.string()), ("pitch", pa.string()), ("speaker_id", pa.string()),
+    ("speech_duration", pa.float64()),      # seconds of speech (pauses out)
+    ("speaking_rate", pa.string()),         # Parler-TTS's label of the phonemes/s
+    ("pitch", pa.string()),                 # Parler-TTS's label of the speaker's mean F0 within gender
+    ("gender", pa.string()), ("speaker_id", pa.string()),
+    ("speech_rate", pa.float64()), ("speech_rate_unit", pa.string()),   # SpeechCraft's measured rate
     ("clip_id", pa.string()), ("corpus", pa.string()), ("language", pa.string()), ("age", pa.string()),
-    ("emotion", pa.string()), ("energy", pa.string()), ("speed", pa.string()), ("emphasis", pa.string()),
-    ("instruction", pa.string()), ("duration", pa.float64()),
+    ("emotion", pa.string()), ("pitch_label", pa.string()), ("energy", pa.string()), ("speed", pa.string()),
+    ("noise_label", pa.string()), ("reverberation_label", pa.string()), ("monotony_label", pa.string()),
+    ("emphasis", pa.string()), ("instruction", pa.string()), ("duration", pa.float64()),
 ]
 AUDIO_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
 
 def parler_schema(audio: str) -> pa.Schema:
     # then the columns attribute stages export (tasks/attributes/), under their own names
-    fields = [("audio", AUDIO_TYPE), *PARLER_FIELDS, *exported_columns().items()]
+    names = parler_names()
+    fields = [("audio", AUDIO_TYPE), *PARLER_FIELDS, *((names[c], kind) for c, kind in exported_columns().items())]
     if audio == "reference":      # the audio column names the whole file; these say where the clip is in it
         fields += [("start_s", pa.float64()), ("end_s", pa.float64())]
     return pa.schema(fields)
+
+
+def parler_speaking_rate(r: dict) -> str | None:
+    """Parler-TTS's speaking-rate label: our syllables/s (characters/s) as phonemes/s, in its frozen bins."""
+    if r["speech_rate"] is None or r["language"] not in PHONEMES_PER_UNIT:
+        return None
+    return parler_label("speaking_rate", r["speech_rate"] * PHONEMES_PER_UNIT[r["language"]])
 
 
 def hf_features(schema: pa.Schema) -> dict:
@@ -59,7 +75,7 @@ class ParlerRecords(Records):
 def parler_records(rows: list[dict], audio: str) -> ParlerRecords:
     out = ParlerRecords()
     columns: dict[str, list] = {name: [] for name in parler_schema(audio).names}
-    attributes = list(exported_columns())           # attribute stages' columns (tasks/attributes/)
+    attributes = parler_names()                     # attribute stages' columns (tasks/attributes/) -> names
     reader = ClipAudio()
     try:
         for r in rows:
@@ -76,13 +92,17 @@ def parler_records(rows: list[dict], audio: str) -> ParlerRecords:
                 columns["end_s"].append(r["end_s"])
             values = {"text": r["transcript"].strip(), "text_description": r["description"],
                       "utterance_pitch_mean": r["pitch_hz"], "utterance_pitch_std": r["pitch_std_hz"],
-                      "speaking_rate": r["speech_rate"], "speaking_rate_unit": rate_unit(r),
-                      "gender": r["gender"], "pitch": PITCH_PHRASES.get(r["pitch_label"]),
-                      "speaker_id": r["speaker_id"], "clip_id": r["clip_id"], "corpus": r["corpus"],
+                      "speech_duration": r["speech_s"], "speaking_rate": parler_speaking_rate(r),
+                      "pitch": parler_pitch_label(r["speaker_pitch_hz"], r["gender"]),
+                      "gender": r["gender"], "speaker_id": r["speaker_id"],
+                      "speech_rate": r["speech_rate"], "speech_rate_unit": rate_unit(r),
+                      "clip_id": r["clip_id"], "corpus": r["corpus"],
                       "language": r["language"], "age": r["age_group"], "emotion": r["emotion"],
-                      "energy": r["energy_label"], "speed": r["speed_label"], "emphasis": r["emphasis"],
+                      "pitch_label": r["pitch_label"], "energy": r["energy_label"], "speed": r["speed_label"],
+                      "noise_label": r["noise_label"], "reverberation_label": r["reverberation_label"],
+                      "monotony_label": r["monotony_label"], "emphasis": r["emphasis"],
                       "instruction": r["instruction"], "duration": r["duration_s"],
-                      **{column: r[column] for column in attributes}}
+                      **{name: r[column] for column, name in attributes.items()}}
             for name, value in values.items():
                 columns[name].append(finite(value))
             out.splits.append(r["hf_split"])
@@ -209,10 +229,17 @@ dataset = load_dataset("path/to/this/folder")
 | `text_description` | the published description of the voice (no transcript), checked against the labels |
 | `instruction` | the published instruction: the description plus the transcript, quoted |
 | `utterance_pitch_mean`, `utterance_pitch_std` | F0 mean and standard deviation in Hz over voiced frames (Praat) |
-| `speaking_rate`, `speaking_rate_unit` | speech units per second of speech: syllables/s (English), characters/s (Chinese) |
-| `pitch` | the pitch label (binned within gender) as dataspeech words: low pitch / moderate pitch / high pitch |
+| `speech_duration` | seconds of speech in the clip (pauses left out) |
+| `speaking_rate` | Parler-TTS v1's words for the rate (very slowly ... very fast), from phonemes/s: 2.6 phonemes a syllable |
+| `pitch` | Parler-TTS v1's words for the speaker's mean pitch within gender (very low-pitch ... very high-pitch) |
+| `snr`, `noise` | the SNR in dB and Parler-TTS's noise words (very noisy ... very clean) |
+| `c50`, `reverberation` | the C50 in dB and Parler-TTS's words (very distant-sounding ... very close-sounding) |
+| `speech_monotony`, `f0_std_semitones` | Parler-TTS's monotony words (from the F0 std in Hz) and the F0 std in semitones |
+| `dnsmos_*` | DNSMOS overall / signal / background / P.808 MOS, where the quality stage ran |
+| `speech_rate`, `speech_rate_unit` | the measured rate: syllables/s (English), characters/s (Chinese) |
 | `gender`, `age`, `emotion` | male/female; child, teenager, young_adult, middle_aged, elderly; one of seven emotions or null |
-| `energy`, `speed` | low/normal/high volume; slow/normal/fast |
+| `pitch_label`, `energy`, `speed` | SpeechCraft's three bins: low/normal/high pitch and volume; slow/normal/fast |
+| `noise_label`, `reverberation_label`, `monotony_label` | SpeechCraft's three bins of the recording conditions |
 | `emphasis` | the stressed word of a regenerated clip (null elsewhere) |
 | `speaker_id`, `clip_id`, `corpus`, `language`, `duration` | provenance; duration in seconds |
 
