@@ -8,7 +8,6 @@ and how it is written: tasks/exports/ (the formats: tasks/exports/formats/).
 from __future__ import annotations
 
 import traceback
-from dataclasses import asdict
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -41,9 +40,10 @@ def export_flow(fmt: str, out: str, lake_uri: str | None = None, corpus: str | N
     NothingToExportError when no clip qualifies. Returns {"run": runs row, "format", "out", "audio", "clips",
     "excluded": {reason: clips}, "splits", "corpora", "files", "manifest", "check_run_id"}.
     `runner`: the [runner] config (flows/runners.py): where the records of each batch are built.
-    `filters`: {"min_snr": dB, "min_quality": DNSMOS OVRL}, either optional: clips under a floor are left out."""
+    `filters`: {"min_snr": dB, "min_quality": DNSMOS OVRL, "audio_source": original | enhanced}, each optional:
+    clips under a floor are left out; `enhanced` takes the enhancement stage's copy of a clip where it kept one."""
     check_request(fmt, audio)
-    floors = Filters(**(filters or {}))
+    floors = Filters(**{k: v for k, v in (filters or {}).items() if v is not None})
     target = resolve_target(out)
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -78,7 +78,7 @@ def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: s
     with recorded_run(lake, "export", corpus, {"format": fmt, "out": target.uri, "audio": audio,
                                                "check_run_id": gate["run_id"],
                                                "rows_per_shard": rows_per_shard,
-                                               "filters": asdict(filters)}) as record:
+                                               "filters": filters.recorded()}) as record:
         try:
             batches = publishable_batches(con, export.format.row_order, corpus,
                                           BATCH_ROWS[export.audio or "reference"], filters)
@@ -90,7 +90,7 @@ def _export(con, lake: Lakehouse, target, fmt: str, corpus: str | None, audio: s
             if export.written == 0:
                 raise NothingToExportError(f"no clip's audio could be read ({len(export.unreadable)} tried)")
             manifest = export.publish(make_manifest(export, lake.uri, corpus, gate, selection, record.run_id,
-                                                    asdict(filters)))
+                                                    filters.recorded()))
         except BaseException:
             export.abort()
             raise

@@ -53,7 +53,7 @@ def pipeline_arguments(config: dict) -> dict:
             "annotate": annotate_defaults(config), "describe": dict(config.get("stages", {}).get("describe", {})),
             "exports": pipeline.get("exports"), "export_dir": pipeline.get("export_dir"),
             "export_audio": pipeline.get("export_audio", "embed"), "runner": config.get("runner"),
-            "export_filters": {k: pipeline[k] for k in ("min_snr", "min_quality") if k in pipeline}}
+            "export_filters": {k: pipeline[k] for k in ("min_snr", "min_quality", "audio_source") if k in pipeline}}
 
 
 @flow(name="pipeline")

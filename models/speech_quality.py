@@ -51,6 +51,11 @@ def _dnsmos():
     return model
 
 
+def load() -> None:
+    """Load the networks now (QualityModelMissing, with what to install, when they are not there)."""
+    _dnsmos()
+
+
 def dnsmos(samples: np.ndarray, rate: int) -> dict[str, float]:
     """{ovrl, sig, bak, p808} of a mono clip at `rate` (resampled to 16 kHz here)."""
     if len(samples) < MIN_SECONDS * rate:

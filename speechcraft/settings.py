@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 SECTIONS = ("pipeline", "runner", "sources", "annotate", "stages")
 # The keys each config section accepts, and their types (a typo fails at start-up, not after an hour of work).
 PIPELINE_OPTIONS = {"lake": str, "steps": list, "exports": list, "export_dir": str, "export_audio": str,
-                    "reference": str, "min_snr": (int, float), "min_quality": (int, float)}
+                    "reference": str, "min_snr": (int, float), "min_quality": (int, float), "audio_source": str}
 RUNNER_OPTIONS = {"kind": str, "address": str, "in_flight": int, "resources": dict}
 RESOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
 ANNOTATE_OPTIONS = {"stages": list, "vad": str, "reference": str, "clips_per_task": int, "workers": int,
@@ -52,6 +52,7 @@ def load_project_config(path: Path | None = None) -> dict:
         export_dir = "./exports"        # <export_dir>/<format>/ (a local folder or s3://bucket/prefix)
         min_snr = 15.0          # optional: export only clips of at least this SNR (dB; the noise stage)
         min_quality = 3.0       # optional: ... of at least this DNSMOS OVRL (the quality stage)
+        audio_source = "enhanced"   # optional: the enhancement stage's copy of a clip where it kept one
 
         [[sources]]             # one per corpus; `speechcraft serve` schedules each one
         corpus = "aishell3"     # the reader: aishell3 / libritts-r / gigaspeech / zhvoice / folder

@@ -13,7 +13,7 @@ import pytest
 
 from speechcraft.flows.annotate import NothingIngestedError
 from speechcraft.flows.export import AUDIO_MODES, EXPORT_FORMATS, export_flow, export_is_current
-from speechcraft.tasks.exports import ExportBlockedError, ExportTargetError, NothingToExportError
+from speechcraft.tasks.exports import AUDIO_SOURCES, ExportBlockedError, ExportTargetError, NothingToExportError
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.runs import finish_run, start_run
 from speechcraft.vocabulary import PARLER_BINS, PARLER_PITCH_LABELS
@@ -370,3 +370,4 @@ def test_the_cli_offers_the_registered_formats():
     choices = {a.dest: a.choices for a in export._actions}
     assert tuple(choices["format"]) == EXPORT_FORMATS
     assert tuple(choices["audio"]) == AUDIO_MODES
+    assert tuple(choices["audio_source"]) == AUDIO_SOURCES

@@ -31,7 +31,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         result = export_flow(args.format, str(args.out), lake_uri=args.lake, corpus=args.corpus, audio=args.audio,
                              rows_per_shard=args.rows_per_shard,
-                             filters={"min_snr": args.min_snr, "min_quality": args.min_quality})
+                             filters={"min_snr": args.min_snr, "min_quality": args.min_quality,
+                                      "audio_source": args.audio_source})
     except ExportBlockedError as exc:          # the quality gate: fix the data / run `speechcraft check`
         print(f"error: export refused: {exc}", file=sys.stderr)
         return 1

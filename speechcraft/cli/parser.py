@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--min-quality", type=float, metavar="MOS",
                         help="leave out clips under this DNSMOS OVRL (1-5, `annotate --stage quality`), counted as "
                              "low_quality")
+    # tasks/exports' AUDIO_SOURCES
+    export.add_argument("--audio-source", choices=["original", "enhanced"], default="original",
+                        help="original (default), or the enhancement stage's copy of a clip where it kept one "
+                             "(`annotate --stage enhancement`)")
     export.add_argument("--rows-per-shard", type=int,
                         help="parler-tts: rows per parquet shard (default 2000 embedded, 200000 referenced)")
     export.set_defaults(func=cmd_export)

@@ -16,6 +16,7 @@ outside this package calls `register()` itself.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ BUILTIN: tuple[str, ...] = (
     f"{__name__}.reverberation",
     f"{__name__}.monotony",
     f"{__name__}.quality",
+    f"{__name__}.enhancement",
 )
 MEASURE_FAILED = "measure_failed"      # the reject reason of a clip an attribute stage's measure raised on
 EXPORTABLE_TYPES = (pa.string(), pa.float64(), pa.int64())      # what the parler-tts dataset features can type
@@ -52,6 +54,10 @@ class AttributeStage:
     after: tuple[str, ...] = ("acoustics",)     # stages that run before it in `annotate`
     config: dict = field(default_factory=dict)  # what else its output depends on (part of the config hash)
     default: bool = True                        # False: runs only where named (`--stage`, [annotate] stages)
+    ready: Callable[[], None] | None = None     # raises, with what to install, when the stage cannot run here:
+                                                # `annotate` calls it before any work
+    writes_files: bool = False                  # True: `measure` also takes `out`, a folder of the lakehouse's
+                                                # own audio (<lake>/audio/<stage>) it may write files into
 
     @property
     def table(self) -> str:
@@ -97,13 +103,27 @@ def pending(lake, name: str, corpus: str | None = None) -> PendingWork:
     return pending_jobs(lake, stage.table, stage.version, stage.config_hash, corpus)
 
 
+def check_ready(name: str) -> None:
+    """Raise (before any batch) when a stage cannot run in this environment: a package or model missing."""
+    stage = REGISTRY.get(name)
+    if stage is not None and stage.ready is not None:
+        stage.ready()
+
+
+def files_root(lake, name: str) -> str | None:
+    """Where a stage that writes files writes them (<lake>/audio/<stage>); None for the others."""
+    return str(lake.audio_root() / name) if REGISTRY[name].writes_files else None
+
+
 @task(name="attribute-batch", task_run_name="{name}-batch-{batch_number}", persist_result=True,
       cache_key_fn=lambda _, p: batch_cache_key(p["name"], REGISTRY[p["name"]].version,
                                                 REGISTRY[p["name"]].config_hash, p["jobs"]))
-def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, batch_number: int = 0) -> BatchResult:
+def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, files: str | None = None,
+                    batch_number: int = 0) -> BatchResult:
     """Measure a batch: every file decoded once, `measure` called per clip; a clip that cannot be decoded
-    or measured is a failure with its reason, the rest of the batch lands."""
+    or measured is a failure with its reason, the rest of the batch lands. `files`: files_root's folder."""
     stage = REGISTRY[name]
+    extra = {"out": Path(files)} if stage.writes_files else {}
     provenance = stage_columns(f"attribute:{name}", stage.version, stage.config_hash, run_id)
     result = BatchResult()
     for job, decoded in decode_clips(jobs):
@@ -112,7 +132,7 @@ def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, batch_number: i
             continue
         samples, rate = decoded
         try:
-            values = stage.measure(samples, rate, job)
+            values = stage.measure(samples, rate, job, **extra)
             missing = set(stage.columns) - set(values)
             if missing:
                 raise ValueError(f"measured no {sorted(missing)}")

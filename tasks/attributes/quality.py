@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...models.speech_quality import dnsmos
+from ...models.speech_quality import dnsmos, load
 from ..checks import critical, warning
 from . import AttributeStage, register
 
@@ -29,4 +29,5 @@ QUALITY = register(AttributeStage(
                     column="dnsmos_ovrl", min_value=3.0, mostly=0.5)),
     exported=tuple(COLUMNS),
     after=("acoustics",),
-    default=False))
+    default=False,
+    ready=load))

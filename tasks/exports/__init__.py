@@ -29,12 +29,13 @@ from .formats.parler_tts import (AUDIO_TYPE, PARLER_FIELDS, ROWS_PER_GROUP, ROWS
 from .formats.speechcraft_json import speechcraft_labels, speechcraft_records
 from .gate import WRITING_FLOWS, ExportBlockedError, quality_gate
 from .publishing import STAGING_PREFIX, Export, export_is_current, make_manifest
-from .selection import (EXCLUSIONS, HARD_FLAGS, HF_SPLITS, Filters, NothingToExportError, Selection, clips_sql,
-                        publishable_batches, select_clips)
+from .selection import (AUDIO_SOURCES, EXCLUSIONS, HARD_FLAGS, HF_SPLITS, Filters, NothingToExportError, Selection,
+                        clips_sql, publishable_batches, select_clips)
 from .target import MANIFEST, ExportTargetError, Target, export_filesystem, read_manifest, resolve_target
 
 __all__ = [
-    "AUDIO_MODES", "AUDIO_TYPE", "BATCH_ROWS", "EXCLUSIONS", "FORMATS", "HARD_FLAGS", "HF_SPLITS", "MANIFEST",
+    "AUDIO_MODES", "AUDIO_SOURCES", "AUDIO_TYPE", "BATCH_ROWS", "EXCLUSIONS", "FORMATS", "HARD_FLAGS", "HF_SPLITS",
+    "MANIFEST",
     "PARLER_FIELDS", "REGISTERED", "ROWS_PER_GROUP", "ROWS_PER_SHARD", "STAGING_PREFIX",
     "WRITING_FLOWS", "ClipAudio", "Export", "ExportBlockedError", "ExportFormat", "ExportTargetError",
     "Filters", "NothingToExportError", "Records", "Selection", "Target", "build_records", "check_request", "clips_sql",

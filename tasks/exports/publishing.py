@@ -20,7 +20,7 @@ from ...warehouse.sql import connect
 from .formats import export_format
 from .formats.base import Records
 from .gate import ExportBlockedError, quality_gate
-from .selection import Selection
+from .selection import Filters, Selection
 from .target import MANIFEST, ExportTargetError, Target, read_manifest, resolve_target
 
 STAGING_PREFIX = ".staging-"
@@ -101,7 +101,7 @@ def make_manifest(export: Export, lake_uri: str, corpus: str | None, gate: dict,
         "format": export.format.name, "audio": export.audio,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "lake": lake_uri, "corpus": corpus, "export_run_id": run_id,
-        "filters": {k: v for k, v in (filters or {}).items() if v is not None},
+        "filters": filters or {},
         "check": {"run_id": gate["run_id"], "started_at": str(gate["started_at"]),
                   "checked_at": str(gate["checked_at"]), "expectations": gate["expectations"],
                   "failed_warnings": gate["failed_warnings"]},
@@ -133,7 +133,8 @@ def export_is_current(out: str, lake_uri: str | None = None, fmt: str | None = N
         return False
     if corpus is not None and manifest.get("corpus") != corpus:
         return False
-    if (manifest.get("filters") or {}) != {k: v for k, v in (filters or {}).items() if v is not None}:
+    if (manifest.get("filters") or {}) != Filters(**{k: v for k, v in (filters or {}).items()
+                                                     if v is not None}).recorded():
         return False
     if not all(target.exists(f) for f in manifest.get("files") or []):
         return False

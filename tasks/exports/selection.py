@@ -8,7 +8,7 @@ rule it fails (`EXCLUSIONS`, in order); the counts go to the result, the `runs` 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from ...warehouse.lake import sql_literal_list
 from ...warehouse.sql import check_read_only
@@ -56,11 +56,35 @@ def stale_texts_sql(alias: str) -> str:
     return f"({alias}.labels IS NOT NULL AND ({' OR '.join(differs)}))"
 
 
+AUDIO_SOURCES = ("original", "enhanced")
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Optional floors an export applies beside its fixed rules (`export --min-snr/--min-quality`, [pipeline])."""
+    """What an export takes beside its fixed rules: optional floors (`export --min-snr/--min-quality`,
+    [pipeline] min_snr, min_quality) and the audio (`--audio-source`: the original, or the enhancement stage's
+    copy where it kept one)."""
     min_snr: float | None = None          # dB (attr_noise.snr_db)
     min_quality: float | None = None      # DNSMOS OVRL, 1-5 (attr_quality.dnsmos_ovrl)
+    audio_source: str = "original"
+
+    def __post_init__(self):
+        if self.audio_source not in AUDIO_SOURCES:
+            raise ValueError(f"unknown audio source {self.audio_source!r}; choose from {', '.join(AUDIO_SOURCES)}")
+
+    def audio_sql(self) -> str:
+        """The audio columns: the clip's own, or its enhanced copy (a whole file: no span) where it has one."""
+        if self.audio_source == "original":
+            return "a.audio_path, a.start_s, a.end_s, c.sample_rate, c.channels"
+        enhanced = "a.enhanced_path IS NOT NULL"
+        return (f"coalesce(a.enhanced_path, a.audio_path) AS audio_path, "
+                f"CASE WHEN {enhanced} THEN NULL ELSE a.start_s END AS start_s, "
+                f"CASE WHEN {enhanced} THEN NULL ELSE a.end_s END AS end_s, c.sample_rate, "
+                f"CASE WHEN {enhanced} THEN 1 ELSE c.channels END AS channels")
+
+    def recorded(self) -> dict:
+        """What export.json and the runs row record: the choices that differ from the defaults."""
+        return {k: v for k, v in asdict(self).items() if v != getattr(Filters, k)}
 
     def sql(self) -> str:
         """The WHEN clauses of the filters set (a clip with no value fails the filter: it cannot show it passes)."""
@@ -92,7 +116,7 @@ def clips_sql(corpus: str | None = None, filters: Filters = Filters()) -> str:
                CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis END AS detected_emphasis,
                CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis_score END AS detected_emphasis_score,
                a.parent_clip_id, c.meta_topic AS topic, a.description, a.instruction,
-               a.audio_path, a.start_s, a.end_s, c.sample_rate, c.channels, {attribute_columns}
+               {filters.audio_sql()}, {attribute_columns}
                CASE WHEN m.measured_id IS NULL THEN 'not_measured'
                     {hard}
                     WHEN nullif(trim(a.transcript), '') IS NULL THEN 'no_transcript'
