@@ -7,7 +7,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from ..tasks.attributes import runs_by_default
 from ..tasks.demo_corpora import BUILDERS, build_all, stress, write_voice_genders
+from .annotate import annotation_stages
 from .pipeline import pipeline_arguments, pipeline_flow
 
 # (reader, fixture folder, clips regenerated with a stressed keyword) in the order the demo ingests them.
@@ -21,8 +23,11 @@ CONFIG_NAME = "speechcraft.toml"
 
 def write_demo_config(workdir: Path) -> Path:
     """The project config of the demo: its corpora as sources, and the reference their genders are checked on."""
+    # every stage a plain run has, and the opt-in quality stage (DNSMOS), whose distribution the demo shows
+    stages = [stage for stage in annotation_stages() if runs_by_default(stage)] + ["quality"]
     lines = ["# written by `speechcraft demo`: run it again with `speechcraft run --config THIS_FILE`", "",
-             "[annotate]", f"reference = {json.dumps(str(workdir / 'voice-genders.tsv'))}", ""]
+             "[annotate]", f"reference = {json.dumps(str(workdir / 'voice-genders.tsv'))}",
+             f"stages = {json.dumps(stages)}", ""]
     for reader, folder, stressed in DEMO_SOURCES:
         lines += ["[[sources]]", f'corpus = "{reader}"', f"path = {json.dumps(str(workdir / folder))}"]
         if stressed is not None:
