@@ -18,7 +18,8 @@ from ..settings import cache_dir
 from ..stages import ANNOTATION_STAGES
 from ..tasks import attributes, emphasis, model_stages, speakers, validation
 from ..tasks.acoustic_analysis import AcousticConfig
-from ..tasks.acoustics import acoustics_batch, default_workers, pending_clips, store_acoustics
+from ..tasks.acoustics import CONTOURS_TABLE, acoustics_batch, default_workers, pending_clips, store_acoustics, \
+    stored_contours
 from ..tasks.clip_batches import store_batch
 from ..tasks.labels import MIN_POPULATION, relabel
 from ..warehouse import Lakehouse
@@ -117,8 +118,8 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
             if "emphasis" in stages:
                 rows += emphasis.against_held_out(lake)
             result["validations"] = validation.store(lake, rows, run_id)
-        for table in ("acoustics", "speakers", "speaker_features", "emotions", "transcripts", "labels",
-                      "emphasis_features", "emphasis", *(attributes.REGISTRY[s].table for s in stages
+        for table in ("acoustics", CONTOURS_TABLE, "speakers", "speaker_features", "emotions", "transcripts",
+                      "labels", "emphasis_features", "emphasis", *(attributes.REGISTRY[s].table for s in stages
                                                          if s in attributes.REGISTRY)):
             lake.compact(table)
         record.failed_batches = sum(result[s]["failed_batches"] for s in stages)
@@ -131,15 +132,19 @@ def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None,
                  run_id: str) -> dict:
     spec = model_stages.spec_for(stage, options)
     task = model_stages.predict_batch.with_options(result_storage=cache_dir())
+    # a backend that reads contours gets the acoustic stage's stored ones; it analyses clips that have none
+    contours = model_stages.reads_contours(stage, options)
     return batches.run(stage, model_stages.pending(lake, stage, options, corpus),
-                       lambda batch, n: task.submit(stage, batch, options, run_id, batch_number=n),
+                       lambda batch, n: task.submit(stage, batch, options, run_id, batch_number=n,
+                                                    contours=stored_contours(lake, batch) if contours else None),
                        lambda r: store_batch(lake, stage, spec.table, r, run_id))
 
 
 def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, run_id: str) -> dict:
     task = emphasis.features_batch.with_options(result_storage=cache_dir())
     return batches.run("emphasis", emphasis.pending(lake, corpus),
-                       lambda batch, n: task.submit(batch, emphasis.whisper_stamps(lake, batch), run_id, batch_number=n),
+                       lambda batch, n: task.submit(batch, emphasis.whisper_stamps(lake, batch), run_id, batch_number=n,
+                                                    contours=stored_contours(lake, batch)),
                        lambda r: store_batch(lake, emphasis.STAGE, "emphasis_features", r, run_id))
 
 

@@ -16,6 +16,9 @@ import numpy as np
 class PitchTrack:
     f0_hz: np.ndarray            # one value per frame, NaN where unvoiced
     times_s: np.ndarray          # each frame's centre, seconds from the start of the samples tracked
+    # the tracker's own frame grid (times_s == start_s + step_s * i), so a stored track keeps exact times
+    start_s: float = 0.0
+    step_s: float = 0.0
 
     def within(self, segments: np.ndarray, offset_s: float = 0.0, margin_s: float = 0.0) -> "PitchTrack":
         """The frames inside any of `segments` (seconds, widened by `margin_s`), for a track of samples
@@ -75,7 +78,7 @@ class PraatPitch:
         pitch = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=sample_rate).to_pitch_ac(
             pitch_floor=self.floor_hz, pitch_ceiling=self.ceiling_hz)
         f0 = pitch.selected_array["frequency"]
-        return PitchTrack(np.where(f0 > 0, f0, np.nan), np.asarray(pitch.xs()))
+        return PitchTrack(np.where(f0 > 0, f0, np.nan), np.asarray(pitch.xs()), pitch.x1, pitch.dx)
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

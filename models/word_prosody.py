@@ -1,6 +1,9 @@
 """Frame-level prosody of a clip, for the word aligner and the emphasis detector: every 10 ms the energy (dB),
 F0 (Praat, NaN where unvoiced) and spectral tilt (dB of 50-1000 Hz over 1-4 kHz: stressed vowels are spoken
 with more effort, which flattens the spectrum and lowers the tilt).
+
+The frames are read off a clip's contours (models/signal.py): the emphasis stage takes the ones the acoustic
+stage stored; `analyse` runs the analysis itself for audio that has none (a regeneration being checked).
 """
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pitch import PraatPitch, resample
+from .signal import Contours, analyse_signal
 
-ANALYSIS_RATE = 16000
 HOP_S = 0.010
-WINDOW_S = 0.025
-_FLOOR = 1e-10
 
 
 @dataclass(frozen=True)
@@ -31,27 +31,17 @@ class Frames:
         return int(np.clip(round((t - self.times_s[0]) / HOP_S), 0, len(self.times_s) - 1)) if len(self.times_s) else 0
 
 
-def analyse(samples: np.ndarray, sample_rate: int) -> Frames:
-    """The clip's frames; a clip shorter than one window has none."""
-    if sample_rate != ANALYSIS_RATE:
-        samples = resample(samples, sample_rate, ANALYSIS_RATE)
-    hop, window = int(HOP_S * ANALYSIS_RATE), int(WINDOW_S * ANALYSIS_RATE)
-    if len(samples) < window:
+def frames_from(contours: Contours) -> Frames:
+    """The clip's 25 ms windows every 10 ms, each with the nearest Praat F0; a clip shorter than one window
+    has none."""
+    if not len(contours.tilt_db):
         empty = np.zeros(0)
         return Frames(empty, empty, empty, empty)
-    starts = np.arange(0, len(samples) - window + 1, hop)
-    frames = np.lib.stride_tricks.sliding_window_view(samples.astype(np.float64), window)[starts] * np.hanning(window)
-    power = np.abs(np.fft.rfft(frames, n=512)) ** 2
-    freqs = np.fft.rfftfreq(512, 1 / ANALYSIS_RATE)
-    energy_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + _FLOOR)
-    low = power[:, (freqs >= 50) & (freqs < 1000)].sum(axis=1)
-    high = power[:, (freqs >= 1000) & (freqs < 4000)].sum(axis=1)
-    tilt_db = 10 * np.log10(low + _FLOOR) - 10 * np.log10(high + _FLOOR)
-    times = (starts + window / 2) / ANALYSIS_RATE
-    track = PraatPitch().track(samples, ANALYSIS_RATE)
-    f0 = np.full(len(times), np.nan)
-    if len(track.times_s):
-        nearest = np.clip(np.searchsorted(track.times_s, times), 0, len(track.times_s) - 1)
-        close = np.abs(track.times_s[nearest] - times) <= HOP_S
-        f0[close] = track.f0_hz[nearest[close]]
-    return Frames(times, energy_db, f0, tilt_db)
+    times = contours.window_times_s
+    return Frames(times, contours.window_energy_db.astype(np.float64), contours.f0_at(times),
+                  contours.tilt_db.astype(np.float64))
+
+
+def analyse(samples: np.ndarray, sample_rate: int) -> Frames:
+    """The frames of audio that has no stored contours."""
+    return frames_from(analyse_signal(samples, sample_rate))

@@ -2,7 +2,9 @@
 
 Pure signal work with no Prefect or storage imports, so the worker processes of the acoustics stage start
 light. `analyse_file` takes every clip of one audio file (GigaSpeech: many spans of one long file), decodes
-the file once and measures each clip.
+the file once and runs the one signal analysis per clip (models/signal.py): the measurements are taken from
+it, and its contours come back with them for the acoustic stage to store, so that the speaker and emphasis
+stages read them instead of analysing the audio again.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models.pitch import PITCH_TRACKERS, PitchTracker, PraatPitch
+from ..models.signal import ANALYSIS_RATE, Contours, analyse_signal
 from ..models.speech_units import count_units
 from ..models.vad import VAD_BACKENDS, EnergyVAD, VoiceActivityDetector, frame_power, power_db
 from ..vocabulary import RATE_UNITS, Flag
@@ -58,12 +61,20 @@ class AcousticConfig:
 
 
 def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, language: str,
-            config: AcousticConfig) -> dict:
-    """All measurements of one mono clip. Missing values are None (no speech, no transcript), never guesses."""
+            config: AcousticConfig, contours: Contours | None = None) -> dict:
+    """All measurements of one mono clip. Missing values are None (no speech, no transcript), never guesses.
+    `contours`: the clip's signal analysis (made here when not given), whose F0 track is the one measured."""
+    contours = contours or analyse_signal(samples, sample_rate)
     duration = len(samples) / sample_rate
     flags = [Flag.TOO_SHORT] if duration < config.min_duration_s else []
-    power = frame_power(samples, sample_rate)
-    if isinstance(config.vad, EnergyVAD):
+    # level and speech time are measured at the file's own rate, as they always were; at 16 kHz (most
+    # corpora) that is the analysis's own frame energies and, with the default VAD, its segments
+    same_rate = sample_rate == ANALYSIS_RATE
+    power = contours.frame_power if same_rate and contours.frame_power is not None else \
+        frame_power(samples, sample_rate)
+    if same_rate and config.vad == EnergyVAD():
+        segments = contours.speech_segments
+    elif isinstance(config.vad, EnergyVAD):
         segments = config.vad.segments_from_power(power)       # reuse the frame energies
     else:
         segments = config.vad.segments(samples, sample_rate)
@@ -78,8 +89,10 @@ def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, langu
             in_speech |= (frame_times >= start) & (frame_times < end)
         if in_speech.any():
             energy_db = float(power_db(power[in_speech].mean()))
-        # tracked over the whole clip (Praat's path search sees all of it), then read inside speech only
-        track = config.pitch.track(samples, sample_rate).within(segments, margin_s=PITCH_MARGIN_S)
+        # tracked over the whole clip (Praat's path search sees all of it), then read inside speech only;
+        # the analysis's track unless this run asked for other pitch settings than the shared analysis uses
+        track = contours.pitch if config.pitch == PraatPitch() else config.pitch.track(samples, sample_rate)
+        track = track.within(segments, margin_s=PITCH_MARGIN_S)
         voiced, voiced_ratio = track.voiced, track.voiced_ratio
         if len(voiced):
             f0_mean, f0_std = float(voiced.mean()), float(voiced.std())
@@ -100,12 +113,21 @@ def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, langu
     }
 
 
-def analyse_file(jobs: list[ClipJob], config: AcousticConfig) -> list[tuple[ClipJob, dict | ClipFailure]]:
-    """Decode one audio file once and measure every clip of it (or say why a clip cannot be measured)."""
-    return [(job, audio if isinstance(audio, ClipFailure) else measure(*audio, job.transcript, job.language, config))
-            for job, audio in decode_clips(jobs)]
+Measured = tuple[dict, Contours]      # a clip's measurements and its contours (compact, to store)
 
 
-def analyse_files(groups: list[list[ClipJob]], config: AcousticConfig) -> list[tuple[ClipJob, dict | ClipFailure]]:
+def analyse_file(jobs: list[ClipJob], config: AcousticConfig) -> list[tuple[ClipJob, Measured | ClipFailure]]:
+    """Decode one audio file once and analyse and measure every clip of it (or say why a clip cannot be)."""
+    results: list[tuple[ClipJob, Measured | ClipFailure]] = []
+    for job, audio in decode_clips(jobs):
+        if isinstance(audio, ClipFailure):
+            results.append((job, audio))
+            continue
+        contours = analyse_signal(*audio)
+        results.append((job, (measure(*audio, job.transcript, job.language, config, contours), contours.compact())))
+    return results
+
+
+def analyse_files(groups: list[list[ClipJob]], config: AcousticConfig) -> list[tuple[ClipJob, Measured | ClipFailure]]:
     """`analyse_file` over several files: the unit of work a worker process receives."""
     return [result for jobs in groups for result in analyse_file(jobs, config)]

@@ -20,10 +20,12 @@ from prefect import task
 from ..models.emphasis_detector import CLASSIFIER_PARAMS, FEATURE_SET, EmphasisClassifier, word_features
 from ..models.keywords import split_words
 from ..models.word_aligner import word_spans
-from ..models.word_prosody import analyse
+from ..models.signal import Contours
+from ..models.word_prosody import frames_from
 from ..warehouse import Lakehouse
+from .acoustics import clip_contours
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
-    decode_clips, pending_jobs, stage_columns
+    pending_jobs, stage_columns
 from .lineage import SUFFIX, speaker_key
 
 STAGE = "emphasis"
@@ -44,15 +46,19 @@ def whisper_stamps(lake: Lakehouse, jobs: list[ClipJob]) -> dict[str, list[dict]
             lake.lookup("transcripts", [j.clip_id for j in jobs], ["clip_id", "words"]).to_pylist() if r["words"]}
 
 
-def features(jobs: list[ClipJob], stamps: dict[str, list[dict]], run_id: str) -> BatchResult:
+def features(jobs: list[ClipJob], stamps: dict[str, list[dict]], run_id: str,
+             contours: dict[str, Contours] | None = None) -> BatchResult:
+    """Word spans and features per clip, from its contours: `contours` (the stored ones the flow found for the
+    batch), else one analysis of the clip's audio."""
     columns = stage_columns(f"embedded:{FEATURE_SET}", FEATURES_VERSION, FEATURE_CONFIG, run_id)
     result = BatchResult()
-    for job, audio in decode_clips(jobs):
-        if isinstance(audio, ClipFailure):
-            result.failures.append(audio)
+    found = clip_contours(jobs, stored=contours or {})
+    for job in jobs:
+        if isinstance(found[job.clip_id], ClipFailure):
+            result.failures.append(found[job.clip_id])
             continue
         words = split_words(job.transcript or "", job.language)
-        frames = analyse(*audio)
+        frames = frames_from(found[job.clip_id])
         spans, timing = word_spans(frames, words, job.language, stamps.get(job.clip_id))
         if not spans:
             result.failures.append(ClipFailure(job.clip_id, job.audio_path, "no_alignment",
@@ -72,8 +78,9 @@ def _cache_key(_context, parameters: dict) -> str:
 
 @task(name="emphasis-features", task_run_name="emphasis-batch-{batch_number}", persist_result=True,
       cache_key_fn=_cache_key)
-def features_batch(jobs: list[ClipJob], stamps: dict[str, list[dict]], run_id: str, batch_number: int = 0) -> BatchResult:
-    return features(jobs, stamps, run_id)
+def features_batch(jobs: list[ClipJob], stamps: dict[str, list[dict]], run_id: str, batch_number: int = 0,
+                   contours: dict[str, Contours] | None = None) -> BatchResult:
+    return features(jobs, stamps, run_id, contours)
 
 
 # -- the detector ----------------------------------------------------------------------------------------------

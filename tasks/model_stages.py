@@ -1,7 +1,9 @@
 """The speaker, emotion and transcript stages: a backend from models/registry.py run over batches of clips.
 
 One Prefect task (`predict-batch`) serves the three: it decodes the batch (when the backend needs audio),
-calls the backend once on the whole batch, and turns each prediction into its table's row. Which clips a
+calls the backend once on the whole batch, and turns each prediction into its table's row. A backend that
+reads contours (the embedded speaker features) gets the ones the acoustic stage stored instead of audio
+(tasks/acoustics.py `clip_contours`): no second decode or pitch track of the clip. Which clips a
 stage takes is the anti-join on its table, for the stage's version and the backend's configuration; the
 transcript stage takes only clips whose corpus has no transcript.
 """
@@ -15,7 +17,9 @@ from prefect import task
 
 from ..models.annotators import Clip, EmotionPrediction, SpeakerPrediction, Transcription
 from ..models.registry import DEFAULT_BACKEND, load_backend
+from ..models.signal import Contours
 from ..warehouse import Lakehouse
+from .acoustics import clip_contours
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
     decode_clips, pending_jobs, stage_columns
 from .corpora import speaking_style
@@ -95,26 +99,44 @@ def _cache_key(_context, parameters: dict) -> str:
     return batch_cache_key(f"{spec.table}", spec.version, stage_config(stage, options)[1], parameters["jobs"])
 
 
-def predict(stage: str, jobs: list[ClipJob], options: dict, run_id: str) -> BatchResult:
-    """Run the stage's backend on one batch; clips whose audio cannot be read become failures."""
+def reads_contours(stage: str, options: dict) -> bool:
+    """Whether the stage's backend reads clip contours rather than audio (the flow then looks them up)."""
+    return getattr(load_backend(stage, options), "reads_contours", False)
+
+
+def predict(stage: str, jobs: list[ClipJob], options: dict, run_id: str,
+            contours: dict[str, Contours] | None = None) -> BatchResult:
+    """Run the stage's backend on one batch; clips whose audio cannot be read become failures. `contours`:
+    the stored contours the flow found for the batch (a backend that reads contours analyses the rest)."""
     backend = load_backend(stage, options)
     spec = spec_for(stage, options)
     annotator, config_hash = stage_config(stage, options)
     info = backend.describe()
     result = BatchResult()
-    clips, kept = [], []
-    if backend.needs_audio:
+    inputs, kept = [], []
+    if getattr(backend, "reads_contours", False):
+        found = clip_contours(jobs, stored=contours or {})
+        for job in jobs:
+            if isinstance(found[job.clip_id], ClipFailure):
+                result.failures.append(found[job.clip_id])
+                continue
+            inputs.append(found[job.clip_id])
+            kept.append(job)
+        predictions = backend.predict_contours(inputs)
+    elif backend.needs_audio:
         for job, audio in decode_clips(jobs):
             if isinstance(audio, ClipFailure):
                 result.failures.append(audio)
                 continue
-            clips.append(_clip(job, *audio))
+            inputs.append(_clip(job, *audio))
             kept.append(job)
+        predictions = backend.predict(inputs)
     else:
-        clips, kept = [_clip(job, None, 0) for job in jobs], list(jobs)
+        kept = list(jobs)
+        predictions = backend.predict([_clip(job, None, 0) for job in jobs])
     columns = stage_columns(annotator, spec.version, config_hash, run_id)
     source = info.model if info.backend != DEFAULT_BACKEND else info.backend
-    for job, prediction in zip(kept, backend.predict(clips), strict=True):
+    for job, prediction in zip(kept, predictions, strict=True):
         result.rows.append({"clip_id": job.clip_id, **spec.row(prediction, source),
                             **({} if spec is FEATURES else {"backend": info.backend, "model": info.model}),
                             **columns, "input_hash": job.input_hash()})
@@ -130,5 +152,6 @@ def _clip(job: ClipJob, samples, rate: int) -> Clip:
 
 @task(name="predict-batch", task_run_name="{stage}-batch-{batch_number}", persist_result=True,
       cache_key_fn=_cache_key)
-def predict_batch(stage: str, jobs: list[ClipJob], options: dict, run_id: str, batch_number: int = 0) -> BatchResult:
-    return predict(stage, jobs, options, run_id)
+def predict_batch(stage: str, jobs: list[ClipJob], options: dict, run_id: str, batch_number: int = 0,
+                  contours: dict[str, Contours] | None = None) -> BatchResult:
+    return predict(stage, jobs, options, run_id, contours)

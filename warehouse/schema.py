@@ -207,6 +207,23 @@ SPEAKER_FEATURES = pa.schema([
     *STAGE_COLUMNS,
 ])
 
+# One pass over each clip's signal (models/signal.py), written by the acoustic stage: the contours the speaker
+# and emphasis features and later attributes read instead of analysing the audio again. input_hash: of the
+# audio and span only. Every time is seconds from the clip's start; contours are float32, NaN where unvoiced.
+SEGMENT = pa.struct([("start_s", pa.float64()), ("end_s", pa.float64())])
+SIGNAL_CONTOURS = pa.schema([
+    ("clip_id", pa.string()),
+    ("f0_hz", pa.list_(pa.float32())),           # Praat's frames, the i-th at f0_start_s + i * f0_step_s
+    ("f0_start_s", pa.float64()),
+    ("f0_step_s", pa.float64()),
+    ("energy_db", pa.list_(pa.float32())),       # every 10 ms, of the 16 kHz signal, dBFS
+    ("speech_segments", pa.list_(SEGMENT)),      # the energy VAD over those frames
+    ("window_energy_db", pa.list_(pa.float32())),  # 25 ms Hann windows every 10 ms, the first centred at 12.5 ms
+    ("tilt_db", pa.list_(pa.float32())),         # same windows: dB of 50-1000 Hz over 1-4 kHz
+    ("spectral_envelope", pa.list_(pa.float64())),  # 32 log-mel means over speech (the speaker cepstra's source)
+    *STAGE_COLUMNS,
+])
+
 # Trained embedded classifiers: immutable, one row per (attribute, version); the newest is in force.
 CLASSIFIERS = pa.schema([
     ("classifier_id", pa.string()),      # "<attribute>/<version>"
@@ -352,6 +369,7 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "emotions": (EMOTIONS, "clip_id"),
     "transcripts": (TRANSCRIPTS, "clip_id"),
     "speaker_features": (SPEAKER_FEATURES, "clip_id"),
+    "signal_contours": (SIGNAL_CONTOURS, "clip_id"),
     "classifiers": (CLASSIFIERS, "classifier_id"),
     "validations": (VALIDATIONS, "validation_id"),
     "descriptions": (DESCRIPTIONS, "text_id"),
