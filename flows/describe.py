@@ -46,7 +46,7 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
 
     def collect(batch, cached: bool) -> str:
         nonlocal audio_s
-        store_texts(lake, batch)
+        store_texts(lake, batch, work.stored)
         published = [r for r in batch.rows if r["published"]]
         stats["texts"] += len(batch.rows)
         stats["published"] += len(published)
@@ -56,7 +56,8 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
         return f"{stats['published']} published · {stats['fallbacks']} fallbacks"
 
     with recorded_run(lake, "describe", corpus, {"options": options, "clips_per_task": clips_per_task}) as record:
-        todo, stats["up_to_date"] = pending(lake, lake_uri, options, corpus)
+        work = pending(lake, lake_uri, options, corpus)
+        todo, stats["up_to_date"] = work.todo, work.up_to_date
         stats["clips"] = len(todo)
         durations = {t.clip_id: t.duration_s for t in todo}
         task = describe_batch.with_options(result_storage=cache_dir())

@@ -74,14 +74,22 @@ def describe_config(options: dict) -> tuple[str, str]:
                                                            "checker": DESCRIBE_VERSION})
 
 
-def pending(lake: Lakehouse, lake_uri: str | None, options: dict, corpus: str | None) -> tuple[list[ClipText], int]:
+@dataclass
+class PendingTexts:
+    todo: list[ClipText]
+    up_to_date: int
+    stored: set[str]        # clips of `todo` that have rows already (of an earlier configuration or inputs)
+
+
+def pending(lake: Lakehouse, lake_uri: str | None, options: dict, corpus: str | None) -> PendingTexts:
     _, config_hash = describe_config(options)
-    done = {(r["clip_id"], r["kind"]): (r["config_hash"], r["input_hash"]) for r in
-            lake.read("descriptions", ["clip_id", "kind", "config_hash", "input_hash", "published", "attempt"])
-            .to_pylist() if r["published"] or r["attempt"] == 0}     # published, or none possible (reason)
+    rows = lake.read("descriptions", ["clip_id", "kind", "config_hash", "input_hash", "published", "attempt"]).to_pylist()
+    done = {(r["clip_id"], r["kind"]): (r["config_hash"], r["input_hash"]) for r in rows
+            if r["published"] or r["attempt"] == 0}     # published, or none possible (reason)
     texts = clip_texts(lake_uri, corpus)
     todo = [t for t in texts if any(done.get((t.clip_id, k)) != (config_hash, t.input_hash()) for k in KINDS)]
-    return todo, len(texts) - len(todo)
+    stored = {r["clip_id"] for r in rows} & {t.clip_id for t in todo}
+    return PendingTexts(todo, len(texts) - len(todo), stored)
 
 
 def write_texts(clips: list[ClipText], options: dict, run_id: str) -> TextBatch:
@@ -156,9 +164,13 @@ def describe_batch(clips: list[ClipText], options: dict, run_id: str, batch_numb
     return write_texts(clips, options, run_id)
 
 
-def store_texts(lake: Lakehouse, batch: TextBatch) -> None:
-    """A clip's texts are replaced whole: the attempts of an earlier configuration go."""
+def store_texts(lake: Lakehouse, batch: TextBatch, stored: set[str] | None = None) -> None:
+    """A clip's texts are replaced whole: the attempts of an earlier configuration go. `stored`: the clips that
+    have rows at all (PendingTexts.stored), whose rows are deleted first; None: every clip of the batch. A
+    delete is a Lance commit of its own, as dear as the write, and a first describe has nothing to delete."""
     clip_ids = sorted({r["clip_id"] for r in batch.rows})
+    replaced = [clip_id for clip_id in clip_ids if stored is None or clip_id in stored]
+    if replaced:
+        lake.delete_where("descriptions", f"clip_id IN {sql_literal_list(replaced)}")
     if clip_ids:
-        lake.delete_where("descriptions", f"clip_id IN {sql_literal_list(clip_ids)}")
         lake.upsert("descriptions", batch.rows)
