@@ -81,6 +81,7 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     config = AcousticConfig.from_options(acoustic_options)
     options = {stage: {"backend": DEFAULT_BACKEND, **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}
     for stage in stages:
+        attributes.check_ready(stage)   # a package an attribute stage needs is missing: fail before any work
         if stage in MODEL_STAGES:       # a model that cannot load fails here, before any work
             backend = load_backend(stage, options[stage])
             getattr(backend, "load", lambda: None)()
@@ -150,8 +151,9 @@ def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, r
 
 def _attribute_stage(lake: Lakehouse, stage: str, corpus: str | None, batches: ClipBatches, run_id: str) -> dict:
     task = attributes.attribute_batch.with_options(result_storage=cache_dir())
+    files = attributes.files_root(lake, stage)
     return batches.run(stage, attributes.pending(lake, stage, corpus),
-                       lambda batch, n: task.submit(stage, batch, run_id, batch_number=n),
+                       lambda batch, n: task.submit(stage, batch, run_id, files, batch_number=n),
                        lambda r: attributes.store(lake, stage, r, run_id))
 
 
