@@ -157,10 +157,13 @@ def main() -> int:
 
     audio_h = sum(len(c) for c in clips) / RATE / 3600
     from speechcraft.models.reverberation import estimate_c50
+    from speechcraft.models.signal import analyse_signal
     from speechcraft.tasks.attributes.monotony import measure as monotony
 
+    contours = {id(c): analyse_signal(c, RATE).compact() for c in clips}     # what the acoustic stage stores
     costs = {"noise (SNR)": lambda c: estimate_snr(c, RATE), "reverberation (C50)": lambda c: estimate_c50(c, RATE),
-             "monotony (Praat F0)": lambda c: monotony(c, RATE, None), "quality (DNSMOS)": lambda c: dnsmos(c, RATE)}
+             "monotony (from the stored contours)": lambda c: monotony(contours[id(c)], None),
+             "quality (DNSMOS)": lambda c: dnsmos(c, RATE)}
     for name in ENHANCERS:
         try:
             backend = enhancer(name)

@@ -151,9 +151,8 @@ def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, r
 
 def _attribute_stage(lake: Lakehouse, stage: str, corpus: str | None, batches: ClipBatches, run_id: str) -> dict:
     task = attributes.attribute_batch.with_options(result_storage=cache_dir())
-    files = attributes.files_root(lake, stage)
     return batches.run(stage, attributes.pending(lake, stage, corpus),
-                       lambda batch, n: task.submit(stage, batch, run_id, files, batch_number=n),
+                       lambda batch, n: task.submit(stage, batch, run_id, lake.uri, batch_number=n),
                        lambda r: attributes.store(lake, stage, r, run_id))
 
 

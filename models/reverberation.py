@@ -21,20 +21,14 @@ import numpy as np
 from scipy.linalg import solve_toeplitz
 from scipy.signal import lfilter
 
+from ..vocabulary import PARLER_BINS, parler_label
+
 RATE = 16000                      # analysis rate; other rates are resampled with soxr
 MIN_SECONDS = 0.5
 MODEL_PATH = Path(__file__).parent / "data" / "c50_regressor.npz"
 
-# Parler-TTS v1's frozen reverberation bins (C50 dB edges, labels low to high; outside the edges -> end bin).
-# speechcraft/vocabulary.py has no reverberation entry yet; these live here until the lead moves them there.
-REVERBERATION_EDGES = (10.0, 35.0, 45.0, 55.0, 59.0, 60.0)
-REVERBERATION_LABELS = (
-    "very distant-sounding",
-    "distant-sounding",
-    "slightly distant-sounding",
-    "slightly close-sounding",
-    "very close-sounding",
-)
+# Parler-TTS v1's frozen reverberation bins (the vocabulary's): the labels the estimator is judged in
+REVERBERATION_LABELS = PARLER_BINS["reverberation"][1]
 
 N_FFT = 512
 HOP = 80                          # 5 ms
@@ -46,12 +40,11 @@ FLOOR_DB = -100.0                 # levels are clipped this far below the loud f
 
 def reverberation_label(c50_db: float) -> str:
     """The Parler-TTS reverberation label of a C50 value (dB)."""
-    return REVERBERATION_LABELS[reverberation_bin(c50_db)]
+    return parler_label("reverberation", c50_db)
 
 
 def reverberation_bin(c50_db: float) -> int:
-    inner = REVERBERATION_EDGES[1:-1]
-    return int(np.searchsorted(inner, c50_db, side="right"))
+    return REVERBERATION_LABELS.index(reverberation_label(c50_db))
 
 
 def c50_of_rir(rir: np.ndarray, rate: int, onset: int | None = None, cap: float = 60.0) -> float:

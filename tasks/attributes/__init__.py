@@ -16,11 +16,9 @@ outside this package calls `register()` itself.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 from prefect import task
 
@@ -46,7 +44,8 @@ class AttributeStage:
     name: str                                   # `--stage NAME`, run_stages rows, the table attr_<name>
     version: str                                # bump when `measure` changes what it writes: clips are redone
     columns: dict[str, pa.DataType]             # what it writes per clip (names unique across clip_annotations)
-    measure: Callable[[np.ndarray, int, ClipJob], dict]   # one clip's mono samples and rate -> its columns
+    measure: Callable[..., dict]                # one clip's (mono samples, rate, job) -> its columns; with
+                                                # reads_contours, (contours, job): models/signal.py's Contours
     checks: tuple[Check, ...] = ()              # expectations over its columns (tasks/checks.py)
     exported: tuple[str, ...] = ()              # columns the exports carry
     export_names: dict[str, str] = field(default_factory=dict)   # column -> its name in the parler-tts export
@@ -56,6 +55,8 @@ class AttributeStage:
     default: bool = True                        # False: runs only where named (`--stage`, [annotate] stages)
     ready: Callable[[], None] | None = None     # raises, with what to install, when the stage cannot run here:
                                                 # `annotate` calls it before any work
+    reads_contours: bool = False                # True: measure the acoustic stage's frame contours (F0, energy,
+                                                # speech segments), not the audio: no decode, no second Praat
     writes_files: bool = False                  # True: `measure` also takes `out`, a folder of the lakehouse's
                                                 # own audio (<lake>/audio/<stage>) it may write files into
 
@@ -110,29 +111,41 @@ def check_ready(name: str) -> None:
         stage.ready()
 
 
-def files_root(lake, name: str) -> str | None:
-    """Where a stage that writes files writes them (<lake>/audio/<stage>); None for the others."""
-    return str(lake.audio_root() / name) if REGISTRY[name].writes_files else None
+def _inputs(stage: "AttributeStage", jobs: list[ClipJob], lake_uri: str):
+    """(job, the measure's leading arguments or why there are none, seconds of audio) per clip: the decoded
+    samples and rate, or (contours,) for a stage that reads the acoustic stage's contours (decoded and analysed
+    only where none are stored)."""
+    if stage.reads_contours:
+        from ...warehouse import Lakehouse
+        from ..acoustics import clip_contours
+
+        found = clip_contours(jobs, Lakehouse(lake_uri))
+        for job in jobs:
+            contours = found[job.clip_id]
+            yield job, contours if isinstance(contours, ClipFailure) else (contours,), job.duration_s or 0.0
+        return
+    for job, decoded in decode_clips(jobs):
+        yield job, decoded, len(decoded[0]) / decoded[1] if isinstance(decoded, tuple) else 0.0
 
 
 @task(name="attribute-batch", task_run_name="{name}-batch-{batch_number}", persist_result=True,
       cache_key_fn=lambda _, p: batch_cache_key(p["name"], REGISTRY[p["name"]].version,
                                                 REGISTRY[p["name"]].config_hash, p["jobs"]))
-def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, files: str | None = None,
-                    batch_number: int = 0) -> BatchResult:
-    """Measure a batch: every file decoded once, `measure` called per clip; a clip that cannot be decoded
-    or measured is a failure with its reason, the rest of the batch lands. `files`: files_root's folder."""
+def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, lake_uri: str, batch_number: int = 0) -> BatchResult:
+    """Measure a batch: every file decoded once (or the contours read), `measure` called per clip; a clip
+    that cannot be decoded or measured is a failure with its reason, the rest of the batch lands."""
     stage = REGISTRY[name]
-    extra = {"out": Path(files)} if stage.writes_files else {}
+    from ...warehouse import Lakehouse
+
+    extra = {"out": Lakehouse(lake_uri).audio_root() / name} if stage.writes_files else {}
     provenance = stage_columns(f"attribute:{name}", stage.version, stage.config_hash, run_id)
     result = BatchResult()
-    for job, decoded in decode_clips(jobs):
-        if not isinstance(decoded, tuple):
-            result.failures.append(decoded)
+    for job, arguments, seconds in _inputs(stage, jobs, lake_uri):
+        if not isinstance(arguments, tuple):
+            result.failures.append(arguments)
             continue
-        samples, rate = decoded
         try:
-            values = stage.measure(samples, rate, job, **extra)
+            values = stage.measure(*arguments, job, **extra)
             missing = set(stage.columns) - set(values)
             if missing:
                 raise ValueError(f"measured no {sorted(missing)}")
@@ -142,7 +155,7 @@ def attribute_batch(name: str, jobs: list[ClipJob], run_id: str, files: str | No
             continue
         result.rows.append({"clip_id": job.clip_id, **{c: values[c] for c in stage.columns},
                             "input_hash": job.input_hash(), **provenance})
-        result.audio_s += len(samples) / rate
+        result.audio_s += seconds
     return result
 
 

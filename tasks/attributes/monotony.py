@@ -1,23 +1,23 @@
 """The monotony stage: how much the pitch moves. The F0 standard deviation over a clip's voiced frames in
 semitones (comparable across voices: a 20 Hz swing is wide for a bass, narrow for a child) and in Hz (what
-Parler-TTS v1 bins), and Parler-TTS's monotony label of the Hz figure."""
+Parler-TTS v1 bins), and Parler-TTS's monotony label of the Hz figure.
+
+It reads the acoustic stage's contours (models/signal.py): the F0 Praat tracked once for the clip, inside
+its speech segments, as the acoustic stage's own pitch figures are; no decode and no second Praat pass."""
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from ...models.pitch import PraatPitch
 from ...vocabulary import PARLER_BINS, parler_label
 from ..checks import critical, in_vocabulary
 from . import AttributeStage, register
 
 MIN_VOICED_FRAMES = 10        # fewer voiced frames (0.1 s) say nothing about variation: no value
 
-TRACKER = PraatPitch()
 
-
-def measure(samples, rate, job) -> dict:
-    voiced = TRACKER.track(samples, rate).voiced
+def measure(contours, job) -> dict:
+    voiced = contours.pitch_in_speech().voiced
     if len(voiced) < MIN_VOICED_FRAMES:
         return {"f0_std_semitones": None, "f0_std_voiced_hz": None, "speech_monotony_parler": None}
     semitones = 12 * np.log2(voiced / np.median(voiced))
@@ -36,4 +36,5 @@ MONOTONY = register(AttributeStage(
     exported=("f0_std_semitones", "speech_monotony_parler"),
     export_names={"speech_monotony_parler": "speech_monotony"},      # Parler-TTS's column names
     after=("acoustics",),
-    config={"tracker": TRACKER.config(), "min_voiced_frames": MIN_VOICED_FRAMES}))
+    reads_contours=True,
+    config={"min_voiced_frames": MIN_VOICED_FRAMES}))
