@@ -1,6 +1,9 @@
-"""Benchmark of the acoustic stage (F0, energy, speech activity, speaking rate) against a librosa baseline.
+"""Benchmark of the acoustic stage (F0, energy, speech activity, speaking rate, and the contours every later
+stage reads) against a Praat-only pass and a librosa baseline, and of the annotate step before and after the
+one pass over the signal.
 
     python bench/acoustics.py [--clips 400] [--baseline-clips 120] [--workers 2] [--workdir bench-data]
+                              [--before /tmp/before] [--repeat 2]
 
 Both sides measure the same clips of the generated bulk corpus (bench-data/bulk, built with
 `build_bulk_folder` when missing or too small; 16 kHz espeak speech, English and Mandarin) with the same
@@ -12,6 +15,15 @@ number of spawned worker processes.
   mean F0 over voiced frames, and `librosa.feature.rms` for energy; spread over a ProcessPoolExecutor.
   pyin is slow, so it runs on the first --baseline-clips clips and the two sides are compared per second
   of audio (x real time).
+
+- Praat-only: per clip, decode, resample to 16 kHz and Praat's pitch track (the stage's settings), nothing
+  else, over the same clips with the same pool: the floor of any stage that tracks F0 (target: the stage at
+  >= 85% of its throughput).
+- The annotate step (`--before CLONE`): `annotate_flow` with the acoustics, speaker and emphasis stages on a
+  freshly ingested lakehouse of the same clips, private Prefect cache, `--workers` processes: this tree
+  against CLONE, a checkout of the code before (run in a subprocess with CLONE's packages), alternated
+  `--repeat` times so that both sides see the same machine load. Figure: audio hours per hour of the three
+  stages' batch walls (target >= 250).
 
 Worker start-up is excluded on both sides: the stage's process pool is warmed with a tiny batch, and every
 baseline worker runs pyin once (its numba compile takes many seconds) before the clock starts.
@@ -36,6 +48,8 @@ SPEECHCRAFT_HOURS = 2391
 BATCH = 256
 PYIN = {"fmin": 65.0, "fmax": 600.0}
 TARGET_RATIO, TARGET_HOURS_PER_HOUR = 20.0, 1000.0
+TARGET_OF_PRAAT, TARGET_ANNOTATE = 0.85, 250.0
+ANNOTATE_STAGES = ["acoustics", "speaker", "emphasis"]
 
 
 def bulk_files(workdir: Path, n_clips: int) -> list[Path]:
@@ -85,6 +99,62 @@ def run_shipped(jobs: list, workers: int) -> tuple[float, dict[str, float | None
     return time.perf_counter() - t, f0, failures
 
 
+def praat_clip(path: str) -> int:
+    """The Praat-only pass over one clip: decode, resample to 16 kHz, track F0 (the stage's settings)."""
+    import soundfile as sf
+
+    from speechcraft.models.pitch import PraatPitch
+
+    samples, rate = sf.read(path, dtype="float32")
+    return len(PraatPitch().track(samples, rate).f0_hz)
+
+
+def run_praat_only(paths: list[str], workers: int) -> float:
+    """Wall seconds of the Praat-only pass, on the stage's own pool of worker processes (warm)."""
+    from speechcraft.tasks.acoustics import _pool
+
+    pool = _pool(workers)
+    list(pool.map(praat_clip, paths[: workers * 4]))          # imports done in every worker
+    t = time.perf_counter()
+    list(pool.map(praat_clip, paths, chunksize=max(1, len(paths) // (workers * 16))))
+    return time.perf_counter() - t
+
+
+def annotate_once(lake: str, corpus: Path, workers: int) -> dict:
+    """Ingest `corpus` into `lake` and run the annotate step's three stages on it: audio seconds and the
+    stages' batch walls. Runs with whatever `speechcraft` package the interpreter imports."""
+    from speechcraft.flows.annotate import annotate_flow
+    from speechcraft.flows.ingest import ingest_flow
+
+    ingest_flow("folder", str(corpus), lake_uri=lake, show_progress=False)
+    result = annotate_flow(lake, stages=ANNOTATE_STAGES, workers=workers, show_progress=False)
+    return {"audio_s": result["acoustics"]["audio_s"], "clips": result["acoustics"]["computed"],
+            "wall_s": {stage: result[stage]["wall_s"] for stage in ANNOTATE_STAGES}}
+
+
+def annotate_side(code: Path | None, corpus: Path, workers: int, scratch: Path) -> dict:
+    """`annotate_once` in a fresh process with a fresh lakehouse and Prefect cache; `code`: a clone whose
+    packages to use (its folders mapped to `speechcraft.*` the way the editable install maps this tree's)."""
+    import json
+    import subprocess
+    import tempfile
+
+    run = Path(tempfile.mkdtemp(dir=scratch))
+    env = {**os.environ, "SPEECHCRAFT_CACHE": str(run / "cache"), "PREFECT_HOME": str(run / "prefect")}
+    if code is not None:
+        package = run / "pkg" / "speechcraft"
+        shutil.copytree(code / "speechcraft", package)
+        for layer in ("flows", "models", "tasks", "warehouse", "dashboards"):
+            (package / layer).symlink_to(code.resolve() / layer)
+        env["PYTHONPATH"] = str(run / "pkg")
+    for attempt in range(2):      # Prefect's ephemeral SQLite can be "locked" at start-up on a loaded machine
+        out = subprocess.run([sys.executable, __file__, "--annotate-once", str(run / f"lake{attempt}"), str(corpus),
+                              str(workers)], env=env, capture_output=True, text=True)
+        if out.returncode == 0:
+            return json.loads(out.stdout.strip().splitlines()[-1])
+    raise RuntimeError(f"the annotate step failed ({code or 'this tree'}):\n{out.stderr[-3000:]}")
+
+
 def pyin_clip(path: str) -> tuple[float | None, float]:
     """The baseline's measurements of one clip: mean F0 over pyin's voiced frames, mean RMS energy (dB)."""
     import librosa
@@ -124,12 +194,53 @@ def run_baseline(paths: list[str], workers: int) -> tuple[float, list[float | No
     return wall, [f0 for f0, _ in results], warm_s
 
 
+def compare_annotate(args, jobs: list) -> None:
+    """The annotate step, before (args.before) and after (this tree), alternated, on the same clips."""
+    corpus = args.workdir / "annotate-corpus"
+    if not corpus.exists() or len(list(corpus.rglob("*.wav"))) != len(jobs):
+        shutil.rmtree(corpus, ignore_errors=True)
+        for job in jobs:                          # the same clips, as a folder corpus of their own
+            source = Path(job.audio_path)
+            target = corpus / source.parent.name / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            shutil.copy2(source.with_suffix(".txt"), target.with_suffix(".txt"))
+    scratch = args.workdir / "annotate-runs"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    sides: dict[str, list[dict]] = {"before": [], "after": []}
+    for _ in range(args.repeat):
+        sides["before"].append(annotate_side(args.before, corpus, args.workers, scratch))
+        sides["after"].append(annotate_side(None, corpus, args.workers, scratch))
+    print(f"\n== annotate step (acoustics + speaker + emphasis features), {sides['after'][0]['clips']} clips, "
+          f"{args.workers} processes, alternated {args.repeat}x; before = {args.before} ==")
+    print(f"{'':8}{'acoustics s':>12}{'speaker s':>10}{'emphasis s':>11}{'total s':>9}{'audio h/h':>10}")
+    best = {}
+    for side, runs in sides.items():
+        for run in runs:
+            walls = run["wall_s"]
+            total = sum(walls.values())
+            rate = run["audio_s"] / total
+            best[side] = max(best.get(side, 0.0), rate)
+            print(f"{side:8}{walls['acoustics']:12.2f}{walls['speaker']:10.2f}{walls['emphasis']:11.2f}"
+                  f"{total:9.2f}{rate:10.0f}")
+    print(f"after / before (best runs): {best['after'] / best['before']:.2f}x; target >= {TARGET_ANNOTATE:.0f} "
+          f"audio h/h: {'PASS' if best['after'] >= TARGET_ANNOTATE else 'MISS'} ({best['after']:.0f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=400)
     parser.add_argument("--baseline-clips", type=int, default=120)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
+    parser.add_argument("--before", type=Path, help="a checkout of the code before, for the annotate step")
+    parser.add_argument("--repeat", type=int, default=2)
+    if sys.argv[1:2] == ["--annotate-once"]:            # the child process of annotate_side
+        import json
+
+        print(json.dumps(annotate_once(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))))
+        return 0
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -137,7 +248,26 @@ def main() -> int:
 
     every_job = clip_jobs(bulk_files(args.workdir, max(args.clips, args.baseline_clips)))
     jobs, base_jobs = every_job[: args.clips], every_job[: args.baseline_clips]
-    ship_wall, ship_f0, failures = run_shipped(jobs, args.workers)
+    ship_walls, praat_walls = [], []
+    for _ in range(args.repeat):                        # alternated: both sides see the same machine load
+        ship_wall, ship_f0, failures = run_shipped(jobs, args.workers)
+        ship_walls.append(ship_wall)
+        praat_walls.append(run_praat_only([j.audio_path for j in jobs], args.workers))
+    ship_wall = min(ship_walls)
+    audio_h = sum(j.duration_s for j in jobs) / 3600
+    of_praat = min(praat_walls) / ship_wall
+    print(f"\n== acoustic stage vs a Praat-only pass (decode, 16 kHz, pitch track), {len(jobs)} clips, "
+          f"{audio_h:.2f} h, {args.workers} processes, best of {args.repeat} ==")
+    print(f"acoustic stage (measure_batch, with contours): {audio_h * 3600 / ship_wall:7.0f} audio h/h  "
+          f"walls {', '.join(f'{w:.2f}' for w in ship_walls)} s")
+    print(f"Praat-only pass:                               {audio_h * 3600 / min(praat_walls):7.0f} audio h/h  "
+          f"walls {', '.join(f'{w:.2f}' for w in praat_walls)} s")
+    print(f"target: the stage at >= {TARGET_OF_PRAAT:.0%} of the Praat-only pass: "
+          f"{'PASS' if of_praat >= TARGET_OF_PRAAT else 'MISS'} ({of_praat:.0%})")
+    if args.before:
+        compare_annotate(args, jobs)
+    if not base_jobs:
+        return 0
     base_wall, base_f0, warm_s = run_baseline([j.audio_path for j in base_jobs], args.workers)
 
     ship_audio = sum(j.duration_s for j in jobs)

@@ -162,9 +162,20 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         if _POOL is None or _POOL_SIZE != workers:
             if _POOL is not None:
                 _POOL.shutdown()
-            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_one_thread_each)
             _POOL_SIZE = workers
         return _POOL
+
+
+def _one_thread_each() -> None:
+    """In a worker: numpy's BLAS and FFT threads off. The pool is the parallelism; threads of every worker's
+    spectra would only contend with the other workers' Praat for the same cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:          # scikit-learn brings it; without it the workers just run as they are
+        return
+    threadpool_limits(1)
 
 
 def default_workers() -> int:
