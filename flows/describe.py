@@ -1,9 +1,11 @@
-"""The describe flow: descriptions and instructions for every clip whose labels have no texts yet; then, unless
-told not to, the search index of the published texts (its own flow too, for a caller that builds it later).
+"""The describe flow: descriptions and instructions for every clip whose labels have no texts yet, then the
+search index of the published texts; and the search index as a flow of its own.
 
-The index is kept apart from the texts because it costs fifty times more a text than writing and checking
-one (a MiniLM forward pass on a CPU against a template and a few regular expressions): inside describe's own
-`runs` row it would hide the generator's throughput behind the embedder's."""
+Embedding a text for search (a MiniLM forward pass on a CPU) costs one to two orders of magnitude more than
+writing and checking it (a template and a few dozen regular expressions), so a caller that runs several
+steps can leave the index out of describe (`search_index=False`) and build it once, last, with
+`search_index_flow`, which has its own `runs` row: each step's row then shows what that step costs.
+"""
 from __future__ import annotations
 
 import time
@@ -31,9 +33,9 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
                   show_progress: bool = True, search_index: bool = True) -> dict:
     """Returns {"run": runs row, "clips", "up_to_date", "texts", "published", "fallbacks", "failed_batches",
     "search_index"}. `options`: the generator's, e.g. {"backend": "vllm", "model": ID, "tensor_parallel": 2,
-    "retries": 2}. `runner`: the [runner] config (flows/runners.py). `search_index`: embed the published texts
-    for search afterwards (outside describe's `runs` row, timed in "search_index"); False leaves that to
-    `search_index_flow`, e.g. once at the end of a pipeline run, and "search_index" is None."""
+    "retries": 2}. `runner`: the [runner] config (flows/runners.py). `search_index`: embed the new published
+    texts for search afterwards, inside this run (its share in "search_index": wall_s); False leaves them to
+    `search_index_flow`, and "search_index" is None."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
@@ -68,20 +70,29 @@ def describe_flow(lake_uri: str | None = None, corpus: str | None = None, option
         stats["failed_batches"] = record.failed_batches = tally.failed_batches
         record.counts = {"n_scanned": stats["clips"] + stats["up_to_date"], "n_new": stats["clips"], "n_updated": 0,
                          "n_unchanged": stats["up_to_date"], "n_rejected": 0, "audio_hours": audio_s / 3600}
+        stats["search_index"] = None
+        if search_index and (stats["texts"] or not lake.exists("text_vectors")):   # nothing new: index current
+            stats["search_index"] = _index_for_search(lake.uri, logger)
     stats["run"] = record.row
-    stats["search_index"] = None
-    if search_index and (stats["texts"] or not lake.exists("text_vectors")):    # nothing new: the index is current
-        stats["search_index"] = _index_for_search(lake.uri, logger)
     logger.info("describe: %s", {k: v for k, v in stats.items() if k != "run"})
     return stats
 
 
 @flow(name="search-index")
 @one_writer
-def search_index_flow(lake_uri: str | None = None, model: str | None = None) -> dict | None:
-    """Embed the published texts not in the search index yet (describe_flow(search_index=False) left them):
-    {"model", "embedded", "indexed", "wall_s"}, or None without the optional embedder (a warning says why)."""
-    return _index_for_search(Lakehouse(lake_uri).uri, get_run_logger(), model)
+def search_index_flow(lake_uri: str | None = None, model: str | None = None) -> dict:
+    """Embed every published text whose wording is not in the search index yet (what describe runs with
+    `search_index=False` left): {"run": runs row, "model", "embedded", "indexed", "wall_s"}; without the
+    optional embedder, {"run"} alone, the row `partial` with the reason."""
+    lake = Lakehouse(lake_uri)
+    with recorded_run(lake, "search-index", None, {"model": model}) as record:
+        result = _index_for_search(lake.uri, get_run_logger(), model)
+        if result is None:
+            record.error = "nothing indexed: the embedder is not installed (the dashboard extra)"
+        embedded, indexed = (result["embedded"], result["indexed"]) if result else (0, 0)
+        record.counts = {"n_scanned": indexed, "n_new": embedded, "n_updated": 0,
+                         "n_unchanged": indexed - embedded, "n_rejected": 0}
+    return {**(result or {}), "run": record.row}
 
 
 def _index_for_search(lake_uri: str, logger, model: str | None = None) -> dict | None:

@@ -157,6 +157,7 @@ def test_the_search_index_built_after_describe_matches_the_one_describe_builds(d
     assert result["published"] and result["search_index"] is None and not Lakehouse(lake).exists("text_vectors")
     index = search_index_flow(lake)
     assert index["embedded"] == index["indexed"] == result["published"] and index["wall_s"] > 0
+    assert index["run"]["flow"] == "search-index" and index["run"]["status"] == "completed"
     assert search_index_flow(lake)["embedded"] == 0                       # built once: nothing left to embed
     vectors = "SELECT vector_id, text, vector FROM text_vectors ORDER BY vector_id"
     for built_now, built_by_describe in zip(query(vectors, lake).to_pylist(),
