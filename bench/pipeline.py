@@ -108,11 +108,11 @@ def libritts_corpus(workdir: Path, reuse: bool) -> Path:
     return root
 
 
-def write_config(path: Path, bulk: Path, libritts: Path, export_dir: Path) -> Path:
+def write_config(path: Path, bulk: Path, libritts: Path, export_dir: Path, stages: list[str] | None = None) -> Path:
     path.write_text("\n".join([
         "# written by bench/pipeline.py",
         "[pipeline]", f"export_dir = {json.dumps(str(export_dir))}", "",
-        "[annotate]", "",
+        "[annotate]", *([f"stages = {json.dumps(stages)}"] if stages else []), "",
         "[[sources]]", 'corpus = "folder"', f"path = {json.dumps(str(bulk))}", f'name = "{BULK_NAME}"',
         f"stress = {STRESS}", "",
         "[[sources]]", f'corpus = "{LIBRITTS}"', f"path = {json.dumps(str(libritts))}", ""]), encoding="utf-8")
@@ -265,9 +265,9 @@ def _n(value, fmt: str) -> str:
 
 # -- the bench ----------------------------------------------------------------------------------------------
 
-def bench_run(workdir: Path, bulk: Path, libritts: Path) -> dict:
+def bench_run(workdir: Path, bulk: Path, libritts: Path, stages: list[str] | None = None) -> dict:
     side = Side(workdir, "run")
-    config = write_config(side.dir / "speechcraft.toml", bulk, libritts, side.exports)
+    config = write_config(side.dir / "speechcraft.toml", bulk, libritts, side.exports, stages)
     print(f"\n== speechcraft run (lake {side.lake}) ==")
     print(f"  (Prefect home initialised in {side.prepare_prefect():.1f} s, not counted)", flush=True)
     args = ["run", "--config", str(config)]
@@ -418,6 +418,8 @@ def main() -> int:
     corpus.add_argument("--reuse", dest="reuse", action="store_true", default=True,
                         help="reuse the corpora an earlier invocation built (default)")
     corpus.add_argument("--fresh", dest="reuse", action="store_false", help="rebuild the corpora")
+    parser.add_argument("--stages", help="comma-separated annotate stages (default: a plain run's), e.g. the "
+                                         "stages an older version had, to compare like with like")
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                         help="also time the separate stage commands (default on; about doubles the time)")
     args = parser.parse_args()
@@ -429,7 +431,7 @@ def main() -> int:
     bulk, _, _ = bulk_corpus(workdir, args.hours, args.reuse)
     libritts = libritts_corpus(workdir, args.reuse)
     t = time.perf_counter()
-    run = bench_run(workdir, bulk, libritts)
+    run = bench_run(workdir, bulk, libritts, args.stages.split(",") if args.stages else None)
     base = bench_baseline(workdir, bulk, libritts, run["config"]) if args.baseline else None
     print(f"\n(bench took {time.perf_counter() - t:.0f} s; logs under {workdir}/run/logs"
           + (f" and {workdir}/baseline/logs)" if base else ")"))
