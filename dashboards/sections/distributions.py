@@ -25,7 +25,10 @@ for attribute in ("age", "gender", "emotion", *sorted(conditions)):
     frame["rank"] = frame.label.map({label: i for i, label in enumerate(LABEL_ORDER.get(attribute, []))})
     show(alt.Chart(frame, title=attribute).mark_bar().encode(
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of clips"), y=alt.Y(f"{by}:N", title=None),
-        color=alt.Color("label:N", sort=LABEL_ORDER.get(attribute), title=attribute), order="rank:Q",
+        color=alt.Color("label:N", sort=LABEL_ORDER.get(attribute), title=attribute,
+                        # Parler-TTS's five and seven words: a legend beside two bars would be cut off
+                        legend=alt.Legend(orient="bottom", columns=4) if frame.label.nunique() > 5 else alt.Legend()),
+        order="rank:Q",
         tooltip=[by, "label", "clips", alt.Tooltip("share:Q", format=".1%")]
     ).properties(height=alt.Step(24)))
 
