@@ -57,7 +57,8 @@ def test_rerun_does_no_work_and_a_version_bump_redoes_exactly_that_stage(corpora
 
     second = _annotate(lake, clips_per_task=40)
     assert second["acoustics"] == {**second["acoustics"], "todo": 0, "computed": 0, "cached": 0, "up_to_date": n}
-    assert second["labels"] == {"clips": n, "changed": 0, "auto_version": None, "default_groups": 0}
+    assert second["labels"] == {"clips": n, "changed": 0, "auto_version": None, "default_groups": 0,
+                                "default_version": "defaults-v2"}
     assert {r["clip_id"]: r["computed_at"] for r in Lakehouse(lake).read("acoustics").to_pylist()} == measured
 
     monkeypatch.setattr(acoustics, "ACOUSTICS_VERSION", "bumped-for-the-test")

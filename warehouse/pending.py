@@ -21,14 +21,10 @@ import duckdb
 import pyarrow as pa
 
 from .lake import Lakehouse
-from .schema import TABLES, register_table
+from .schema import TABLES
 from .sql import register_datasets
 
-CLIP_INPUTS = "clip_inputs"
-register_table(CLIP_INPUTS, pa.schema([
-    ("inputs_digest", pa.uint64()),      # DuckDB hash(audio_sha256, start_s, end_s, transcript, language)
-    ("input_hash", pa.string()),         # the stage rows' input_hash of those inputs (tasks: ClipJob.input_hash)
-]), "inputs_digest")
+CLIP_INPUTS = "clip_inputs"            # schema.CLIP_INPUTS: DuckDB's hash of a clip's inputs -> its input_hash
 
 # DuckDB's hash of a clip's inputs, in the order ClipJob.input_hash hashes them. If a DuckDB upgrade changes
 # hash(), every clip misses the cache once and is hashed again in Python: slower once, never wrong.

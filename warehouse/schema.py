@@ -357,6 +357,13 @@ TEXT_VECTORS = pa.schema([
     ("computed_at", TIMESTAMP),
 ])
 
+# A cache the pending-work query keeps (warehouse/pending.py): the stages' input hash of a clip's inputs is
+# computed in Python once; DuckDB's own hash of the same inputs finds it again, so the anti-join stays in SQL.
+CLIP_INPUTS = pa.schema([
+    ("inputs_digest", pa.uint64()),      # DuckDB hash(audio_sha256, start_s, end_s, transcript, language)
+    ("input_hash", pa.string()),         # the stage rows' input_hash of those inputs (tasks: ClipJob.input_hash)
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
@@ -378,6 +385,7 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "emphasis": (EMPHASIS, "clip_id"),
     "quality_runs": (QUALITY_RUNS, "result_id"),
     "text_vectors": (TEXT_VECTORS, "vector_id"),
+    "clip_inputs": (CLIP_INPUTS, "inputs_digest"),
 }
 
 # Attribute stages (tasks/attributes/) each write one table named `attr_<stage>`: clip_id, the columns the
