@@ -23,24 +23,30 @@ from .batches import batched, recorded_run, run_batches
 from .exclusive import one_writer
 from .runners import THREAD_IN_FLIGHT
 
-DEFAULT_CLIPS_PER_TASK = 256
+DEFAULT_CLIPS_PER_TASK = 256          # an LLM's batch: seconds of generation a task
+# The embedded generator writes a batch of 256 clips in about a twentieth of a second, about what the Prefect
+# task and the Lance write around it cost: larger batches make describe a quarter faster (bench/describe.py).
+EMBEDDED_CLIPS_PER_TASK = 1024
 
 
 @flow(name="describe", task_runner=ThreadPoolTaskRunner(max_workers=THREAD_IN_FLIGHT))
 @one_writer
 def describe_flow(lake_uri: str | None = None, corpus: str | None = None, options: dict | None = None,
-                  clips_per_task: int = DEFAULT_CLIPS_PER_TASK, runner: dict | None = None,
+                  clips_per_task: int | None = None, runner: dict | None = None,
                   show_progress: bool = True, search_index: bool = True) -> dict:
     """Returns {"run": runs row, "clips", "up_to_date", "texts", "published", "fallbacks", "failed_batches",
     "search_index"}. `options`: the generator's, e.g. {"backend": "vllm", "model": ID, "tensor_parallel": 2,
-    "retries": 2}. `runner`: the [runner] config (flows/runners.py). `search_index`: embed the new published
-    texts for search afterwards, inside this run (its share in "search_index": wall_s); False leaves them to
-    `search_index_flow`, and "search_index" is None."""
+    "retries": 2}. `clips_per_task`: default 1,024 for the embedded generator, 256 for an LLM. `runner`: the
+    [runner] config (flows/runners.py). `search_index`: embed the new published texts for search afterwards,
+    inside this run (its share in "search_index": wall_s); False leaves them to `search_index_flow`, and
+    "search_index" is None."""
     logger = get_run_logger()
     lake = Lakehouse(lake_uri)
     if not lake.exists("clips"):
         raise NothingIngestedError(f"nothing is ingested at {lake.uri}: run `speechcraft ingest CORPUS ROOT` first")
     options = {"backend": DEFAULT_BACKEND, **(options or {})}
+    clips_per_task = clips_per_task or (EMBEDDED_CLIPS_PER_TASK if options["backend"] == "embedded"
+                                        else DEFAULT_CLIPS_PER_TASK)
     generator = load_backend("describe", options)
     getattr(generator, "load", lambda: None)()          # an LLM that cannot load fails before any work
     stats = {"clips": 0, "up_to_date": 0, "texts": 0, "published": 0, "fallbacks": 0, "failed_batches": 0}
