@@ -33,15 +33,21 @@ def run_request(config: dict, lake: str | None, export_dir: str | None) -> tuple
     pipeline = config.get("pipeline", {})
     uri = resolve_lake_uri(lake or pipeline.get("lake"))
     export_root = (export_dir or pipeline.get("export_dir") or f"{uri}/exports").rstrip("/")
-    return uri, export_root, {**run_inputs(config, pipeline.get("steps")), "export_root": export_root}
+    return uri, export_root, {**run_inputs(config, pipeline.get("steps"), outputs=(uri, export_root)),
+                              "export_root": export_root}
 
 
-def run_inputs(config: dict, steps: list[str] | None = None) -> dict:
+def run_inputs(config: dict, steps: list[str] | None = None, outputs: tuple[str, ...] = ()) -> dict:
     """The fingerprint of what decides a run's outputs (taken before the run: files landing during it are
-    new to the next one)."""
+    new to the next one). `outputs`: the lakehouse and the export root, which a config may name too: what a
+    run writes there is checked by the record's own table versions and exports digest, not as an input
+    (an export folder that a first run creates would otherwise make every next run look new)."""
     from .warehouse.fingerprints import tree_digest
 
-    named = sorted({str(Path(value).resolve()) for value in _strings(config) if _is_path(value)})
+    written = [Path(out).resolve() for out in outputs if "://" not in out]
+    named = sorted({str(Path(value).resolve()) for value in _strings(config) if _is_path(value)
+                    and not any(Path(value).resolve() == out or out in Path(value).resolve().parents
+                                for out in written)})
     return {
         "config": hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest(),
         "files": {path: tree_digest(path) for path in named},

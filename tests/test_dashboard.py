@@ -64,8 +64,14 @@ def test_overview_numbers_equal_the_sql_answer(checked_lake, monkeypatch):
 
 def test_distributions_show_figure_4_the_histograms_and_word_clouds(checked_lake, monkeypatch):
     app = run_page(checked_lake, "distributions", monkeypatch)
-    # age, gender, emotion; pitch, energy, speed histograms; description lengths
-    assert len(charts(app)) == 7
+    # age, gender, emotion; noise, reverberation, monotony in three bins and in Parler-TTS's words; pitch, energy,
+    # speed histograms; one histogram per number the attribute stages measured; description lengths
+    from speechcraft.warehouse import reports as measured
+    from speechcraft.warehouse.sql import connect as connected
+
+    numbers = measured.attribute_histograms(connected(checked_lake)).attribute.nunique()
+    assert numbers >= 3                                        # snr_db, c50_db, f0_std_semitones at least
+    assert len(charts(app)) == 7 + 6 + numbers
     assert len(app.get("image")) == 2                         # the English and the Chinese word cloud
     from speechcraft.warehouse import reports
     from speechcraft.warehouse.sql import connect

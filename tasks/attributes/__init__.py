@@ -93,6 +93,12 @@ def unregister(name: str) -> None:
         forget_table(stage.table)
 
 
+def no_signal(samples, rate: int, min_seconds: float) -> bool:
+    """A clip with nothing to measure (shorter than `min_seconds`, or digital silence): its stage stores a row
+    of nulls, which says it was looked at (the acoustic stage's flags say why), so that no run retries it."""
+    return len(samples) < min_seconds * rate or not samples.any()
+
+
 def runs_by_default(name: str) -> bool:
     """Whether `annotate` without a stage list runs the stage: every built-in stage does, an attribute stage
     unless it is declared `default=False`."""

@@ -16,9 +16,9 @@ import pyarrow as pa
 import soundfile as sf
 
 from ...models.enhancer import enhancer
-from ...models.speech_quality import dnsmos, load
+from ...models.speech_quality import MIN_SECONDS, dnsmos, load
 from ..checks import critical
-from . import AttributeStage, register
+from . import AttributeStage, no_signal, register
 
 ENHANCER = enhancer(os.environ.get("SPEECHCRAFT_ENHANCER") or None)
 
@@ -28,6 +28,8 @@ def enhanced_file(out: Path, clip_id: str) -> Path:
 
 
 def measure(samples, rate, job, out: Path) -> dict:
+    if no_signal(samples, rate, MIN_SECONDS):        # nothing to enhance: the clip keeps its original
+        return {"enhanced_path": None, "dnsmos_before": None, "dnsmos_after": None, "enhancer": ENHANCER.name}
     cleaned = ENHANCER.enhance(samples, rate)
     before, after = dnsmos(samples, rate)["ovrl"], dnsmos(cleaned, rate)["ovrl"]
     path = enhanced_file(out, job.clip_id)

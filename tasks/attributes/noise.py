@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...models.snr import MAX_DB, MIN_DB, estimate_snr
+from ...models.snr import MAX_DB, MIN_DB, MIN_SECONDS, estimate_snr
 from ...vocabulary import PARLER_BINS, parler_label
 from ..checks import critical, in_vocabulary, warning
-from . import AttributeStage, register
+from . import AttributeStage, no_signal, register
 
 
 def measure(samples, rate, job) -> dict:
+    if no_signal(samples, rate, MIN_SECONDS):
+        return {"snr_db": None, "noise_parler": None}
     snr = estimate_snr(samples, rate)
     return {"snr_db": snr, "noise_parler": parler_label("noise", snr)}
 

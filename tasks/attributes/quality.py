@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...models.speech_quality import dnsmos, load
+from ...models.speech_quality import MIN_SECONDS, dnsmos, load
 from ..checks import critical, warning
-from . import AttributeStage, register
+from . import AttributeStage, no_signal, register
 
 COLUMNS = {"dnsmos_ovrl": "ovrl", "dnsmos_sig": "sig", "dnsmos_bak": "bak", "dnsmos_p808": "p808"}
 
 
 def measure(samples, rate, job) -> dict:
+    if no_signal(samples, rate, MIN_SECONDS):
+        return dict.fromkeys(COLUMNS)
     scores = dnsmos(samples, rate)
     return {column: scores[metric] for column, metric in COLUMNS.items()}
 

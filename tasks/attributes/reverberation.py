@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...models.reverberation import estimate_c50
+from ...models.reverberation import MIN_SECONDS, estimate_c50
 from ...vocabulary import PARLER_BINS, parler_label
 from ..checks import critical, in_vocabulary
-from . import AttributeStage, register
+from . import AttributeStage, no_signal, register
 
 
 def measure(samples, rate, job) -> dict:
+    if no_signal(samples, rate, MIN_SECONDS):
+        return {"c50_db": None, "reverberation_parler": None}
     c50 = estimate_c50(samples, rate)
     return {"c50_db": c50, "reverberation_parler": parler_label("reverberation", c50)}
 
