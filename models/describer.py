@@ -12,6 +12,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from ..vocabulary import CONDITION_LABEL_NAMES
 from .annotators import BackendInfo
 from .text_checker import Verdict, check, check_labels
 
@@ -43,6 +44,26 @@ _EN = {
                 "neutral": ["in a calm tone", "in a neutral tone", "calmly", "in an even tone"],
                 "sad": ["sadly", "in a sorrowful tone", "sounding melancholy", "mournfully"],
                 "surprised": ["in a surprised tone", "sounding astonished", "with surprise", "in amazement"]},
+    # the recording conditions and delivery: only with describe's `conditions` option
+    "noise": {"clean": ["in a clean recording", "with no background noise", "in a noise-free recording",
+                        "on a clear recording"],
+              "moderate_noise": ["with some background noise", "with a little background noise",
+                                 "over mild background noise", "in a slightly noisy recording"],
+              "noisy": ["in a noisy recording", "over loud background noise", "with heavy background noise",
+                        "in noisy surroundings"]},
+    "reverberation": {"close": ["close to the microphone", "close-miked, with no echo", "near the microphone",
+                                "in a close, dry recording"],
+                      "moderate_distance": ["at some distance from the microphone", "with a slight echo",
+                                            "at a moderate distance from the microphone",
+                                            "a little way from the microphone"],
+                      "distant": ["sounding distant in an echoing room", "far from the microphone",
+                                  "with a strong echo", "in a reverberant room"]},
+    "monotony": {"monotone": ["in a flat, monotone voice", "monotonously", "with a flat intonation",
+                              "with little variation in pitch"],
+                 "moderate_variation": ["with some variation in pitch", "with moderately varied intonation",
+                                        "with a little inflection", "somewhat expressively"],
+                 "expressive": ["expressively, with lively intonation", "in an animated, expressive way",
+                                "with a lively, varied intonation", "with rich intonation"]},
     "topic": ["on the subject of {}", "talking about {}", "in a passage about {}", "on the topic of {}"],
     "emphasis": ["stressing the word '{}'", "with emphasis on '{}'", "putting stress on '{}'", "highlighting '{}'"],
 }
@@ -75,6 +96,15 @@ _ZH = {
                 "disgusted": ["带着厌恶", "语气嫌弃", "流露出反感"], "fearful": ["语气害怕", "带着恐惧", "惊恐地说话"],
                 "happy": ["语气开心", "欢快地说话", "带着喜悦", "语气愉快"], "neutral": ["语气平静", "语气平和", "不带情绪"],
                 "sad": ["语气悲伤", "难过地说话", "语气低落", "忧伤地说话"], "surprised": ["语气惊讶", "吃惊地说话", "带着诧异"]},
+    "noise": {"clean": ["录音干净", "背景没有噪音", "录音清晰无杂音", "音质纯净"],
+              "moderate_noise": ["有些背景噪音", "略有杂音", "背景有轻微的噪音", "夹杂着少许噪音"],
+              "noisy": ["背景嘈杂", "噪音很大", "环境嘈杂", "背景噪音明显"]},
+    "reverberation": {"close": ["声音很近", "离麦克风很近", "近距离录制，没有回声", "贴近话筒"],
+                      "moderate_distance": ["距离适中", "离麦克风不远不近", "带一点回声", "略有混响"],
+                      "distant": ["声音较远，有回声", "离麦克风较远", "带着明显的回声", "混响很重"]},
+    "monotony": {"monotone": ["语调平淡", "语调单调", "语调平直，没有起伏", "平铺直叙"],
+                 "moderate_variation": ["语调略有起伏", "语调稍有变化", "抑扬适中", "语调有些起伏"],
+                 "expressive": ["语调抑扬顿挫", "语调生动", "富有表现力", "语调起伏丰富"]},
     "topic": ["围绕{}这一话题", "谈论{}", "讲述关于{}的内容"],
     "emphasis": ["在“{}”这个词上加重语气", "重读了“{}”", "着重强调“{}”一词"],
 }
@@ -82,6 +112,7 @@ _ZH_SHAPES = ["{S}{m}。", "{S}在说话，{m}。", "这段语音中，{s}{m}。
 _ZH_INSTRUCTIONS = ["{S}{m}，说道：{q}", "请用{s}的声音，{m}，说：{q}", "{S}{m}地说：{q}", "{S}，{m}，读出：{q}"]
 
 PROSODY = ("pitch", "volume", "speed", "emotion")
+CONDITIONS = tuple(CONDITION_LABEL_NAMES)      # in the labels only with describe's `conditions` option
 
 
 @dataclass
@@ -132,7 +163,7 @@ class EmbeddedDescriber:
 
 
 def _modifiers(table: dict, labels: dict[str, str], rng: random.Random) -> list[str]:
-    mods = [rng.choice(table[a][labels[a]]) for a in PROSODY if a in labels]
+    mods = [rng.choice(table[a][labels[a]]) for a in (*PROSODY, *CONDITIONS) if a in labels]
     mods += [rng.choice(table[a]).format(labels[a]) for a in ("topic", "emphasis") if a in labels]
     rng.shuffle(mods)
     return mods

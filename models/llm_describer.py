@@ -45,6 +45,26 @@ EXAMPLES = {
             "A middle-aged man speaks slowly in a deep voice, sounding sad.")],
     "zh": [("性别: 女; 年龄: 青年; 音高: 高; 语速: 快; 情绪: 开心", "一位年轻女性音调偏高，语速较快，语气开心。")],
 }
+# With describe's `conditions` option the labels also hold noise, reverberation and monotony: the prompt names
+# them in plain words, and its example states them.
+CONDITION_KEYS = {"en": {"noise": "background noise", "reverberation": "distance from the microphone",
+                         "monotony": "intonation"},
+                  "zh": {"noise": "背景噪音", "reverberation": "与麦克风的距离", "monotony": "语调"}}
+CONDITION_VALUES = {"en": {"noisy": "noisy", "moderate_noise": "some", "clean": "none (clean recording)",
+                           "distant": "distant (echoing)", "moderate_distance": "moderate", "close": "close",
+                           "monotone": "flat, monotone", "moderate_variation": "some variation",
+                           "expressive": "expressive"},
+                    "zh": {"noisy": "嘈杂", "moderate_noise": "有一些", "clean": "没有（录音干净）", "distant": "远（有回声）",
+                           "moderate_distance": "适中", "close": "近", "monotone": "平淡", "moderate_variation": "略有起伏",
+                           "expressive": "抑扬顿挫"}}
+CONDITION_EXAMPLES = {
+    "en": [("gender: male; age: middle_aged; pitch: low; speed: slow; emotion: sad; background noise: some; "
+            "distance from the microphone: close; intonation: flat, monotone",
+            "A middle-aged man speaks slowly in a deep voice, sounding sad, in a flat, monotone voice, close to "
+            "the microphone, with some background noise.")],
+    "zh": [("性别: 女; 年龄: 青年; 音高: 高; 语速: 快; 情绪: 开心; 背景噪音: 没有（录音干净）; 与麦克风的距离: 远（有回声）; "
+            "语调: 抑扬顿挫", "一位年轻女性音调偏高，语速较快，语气开心，语调抑扬顿挫，离麦克风较远，带着回声，录音干净。")],
+}
 ZH_VALUES = {"female": "女", "male": "男", "child": "儿童", "teenager": "少年", "young_adult": "青年",
              "middle_aged": "中年", "elderly": "老年", "low": "低", "normal": "中", "high": "高", "slow": "慢",
              "fast": "快", "angry": "愤怒", "disgusted": "厌恶", "fearful": "恐惧", "happy": "开心", "neutral": "中性",
@@ -61,14 +81,17 @@ def messages(request: TextRequest, seed: int = 0) -> list[dict]:
     rng = random.Random(hashlib.sha256(f"{request.clip_id}\x1f{seed}".encode()).digest())
     items = list(request.labels.items())
     rng.shuffle(items)
+    keys, values = CONDITION_KEYS[language], CONDITION_VALUES[language]
+    conditions = any(k in keys for k in request.labels)
     if language == "zh":
-        attributes = "; ".join(f"{ZH_KEYS[k]}: {ZH_VALUES.get(v, v)}" for k, v in items)
+        attributes = "; ".join(f"{keys.get(k) or ZH_KEYS[k]}: {values.get(v) if k in keys else ZH_VALUES.get(v, v)}"
+                               for k, v in items)
     else:
-        attributes = "; ".join(f"{k}: {v}" for k, v in items)
+        attributes = "; ".join(f"{keys.get(k, k)}: {values[v] if k in keys else v}" for k, v in items)
     if request.transcript is not None:
         attributes += f"; {'文本' if language == 'zh' else 'transcript'}: {request.transcript}"
     chat = [{"role": "system", "content": RULES[language].format(task=TASKS[(language, request.transcript is not None)])}]
-    for given, answer in EXAMPLES[language]:
+    for given, answer in (CONDITION_EXAMPLES if conditions else EXAMPLES)[language]:
         chat += [{"role": "user", "content": given}, {"role": "assistant", "content": answer}]
     return chat + [{"role": "user", "content": attributes}]
 

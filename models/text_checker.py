@@ -14,14 +14,19 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..vocabulary import TEXT_LABELS, TEXT_VALUES
-from .text_lexicon import ATTRIBUTE_ORDER, EMPHASIS_CUES, INVENTED, LEXICON, SHARED_ADJECTIVE
+from ..vocabulary import CONDITION_LABEL_NAMES, TEXT_LABELS, TEXT_VALUES
+from .text_lexicon import (ATTRIBUTE_ORDER, CONDITION_LEXICON, CONDITION_ORDER, EMPHASIS_CUES, INVENTED, LEXICON,
+                           SHARED_ADJECTIVE)
 
 BLANKS_LATER = ("speed", "volume", "pitch", "emotion")
 _QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』")
 # The lexicon compiled once: `re`'s own cache would be consulted about 55 times a text, a tenth of a check.
 _PHRASES = {language: {attribute: [(re.compile(pattern), values) for pattern, values in phrases]
-                       for attribute, phrases in by_attribute.items()} for language, by_attribute in LEXICON.items()}
+                       for attribute, phrases in {**by_attribute, **CONDITION_LEXICON[language]}.items()}
+            for language, by_attribute in LEXICON.items()}
+# The labels a text may state beside TEXT_LABELS: the recording conditions, with describe's `conditions` option.
+_VALUES = {**TEXT_VALUES, **CONDITION_LABEL_NAMES}
+_KNOWN = (*TEXT_LABELS, *CONDITION_ORDER)
 _INVENTED = {language: re.compile(pattern) for language, pattern in INVENTED.items()}
 _SHARED = {language: (re.compile(pattern), re.compile(separator))
            for language, (pattern, separator) in SHARED_ADJECTIVE.items()}
@@ -59,11 +64,11 @@ def check_labels(labels: dict[str, str]) -> dict[str, str]:
     for key, value in labels.items():
         if value is None or str(value).strip() == "":
             continue
-        if key not in TEXT_LABELS:
-            raise LabelError(f"unknown label {key!r}; labels: {', '.join(TEXT_LABELS)}")
+        if key not in _KNOWN:
+            raise LabelError(f"unknown label {key!r}; labels: {', '.join(_KNOWN)}")
         value = str(value).strip()
-        if key in TEXT_VALUES and value not in TEXT_VALUES[key]:
-            raise LabelError(f"unknown {key} {value!r}; values: {', '.join(TEXT_VALUES[key])}")
+        if key in _VALUES and value not in _VALUES[key]:
+            raise LabelError(f"unknown {key} {value!r}; values: {', '.join(_VALUES[key])}")
         clean[key] = value
     return clean
 
@@ -88,9 +93,10 @@ def check(text: str, labels: dict[str, str], language: str, transcript: str | No
         if phrase:
             body = re.sub(re.escape(phrase.lower() if language == "en" else phrase), lambda m: " " * len(m.group(0)),
                           body)
-    found = read_attributes(body, language)
+    conditions = any(attribute in labels for attribute in CONDITION_ORDER)
+    found = read_attributes(body, language, conditions)
     verdict.found = {a: sorted(set().union(*v)) for a, v in found.items() if a in labels}
-    for attribute in ATTRIBUTE_ORDER:
+    for attribute in reading_order(conditions):
         if attribute not in labels:
             continue
         fits = found.get(attribute, [])
@@ -110,21 +116,28 @@ def _spread_adjectives(text: str, language: str) -> str:
                        text)
 
 
-def read_attributes(text: str, language: str) -> dict[str, list[set[str]]]:
+def reading_order(conditions: bool) -> tuple[str, ...]:
+    """The attributes a text is read for, in order: the recording conditions first when they are stated."""
+    return (*CONDITION_ORDER, *ATTRIBUTE_ORDER) if conditions else ATTRIBUTE_ORDER
+
+
+def read_attributes(text: str, language: str, conditions: bool = False) -> dict[str, list[set[str]]]:
     """Per attribute, the value sets of every phrase found. Within an attribute each match is blanked before
     the next phrase is looked for; the matches of speed, volume, pitch and emotion are also blanked for the
     attributes after them ("语速平稳" is not a calm tone), but age's are not for gender ("a young woman"
-    says both)."""
+    says both). With `conditions`, noise, reverberation and monotony are read first, and their matches blanked
+    for every attribute after them ("loud background noise" says nothing of the volume); without, they are
+    not read at all, and the text is read as it always was."""
     found: dict[str, list[set[str]]] = {}
     shared = _spread_adjectives(text, language)
-    for attribute in ATTRIBUTE_ORDER:
+    for attribute in reading_order(conditions):
         own = shared
         for pattern, values in _PHRASES[language][attribute]:
             # subn blanks exactly the matches finditer would list (non-overlapping, left to right) and
             # counts them: one pass over the text instead of two
             own, matches = pattern.subn(_blank, own)
             found.setdefault(attribute, []).extend([values] * matches)
-        if attribute in BLANKS_LATER:
+        if attribute in BLANKS_LATER or attribute in CONDITION_ORDER:
             shared = own
     return {a: v for a, v in found.items() if v}
 

@@ -175,3 +175,100 @@ EMPHASIS_CUES = {
           r"|extra force|pronounced|spotlight\w*)\b",
     "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重",
 }
+
+# The recording conditions and delivery (vocabulary.CONDITION_LABEL_NAMES), stated only when describe's
+# `conditions` option is on. Read before every attribute above, and only when the labels name one of them, so
+# that their phrases ("loud background noise", "a quiet room", "语调平淡") are never read as volume or emotion,
+# and a text written without them is judged exactly as before. Within each attribute the qualified phrases
+# come first ("slightly close-sounding", "a little variation", "no echo" before "close", "echo"); a bare
+# "background noise" or "起伏" fits two values.
+CONDITION_ORDER = ("noise", "reverberation", "monotony")
+_MIC_EN = r"(?:the |a )?(?:microphone|mic|mike)"
+_NOISE_EN = r"(?:background |ambient |room |environmental )?(?:noise|hiss|hum|din|chatter)"
+_ECHO_EN = r"(?:echo|echoes|reverb|reverberation|room sound|room tone|ambience)"
+_NOISE_ZH = r"(?:背景|环境)?(?:噪音|噪声|杂音|杂声)"
+_SOME_ZH = r"(?:有些|有一些|有点|有一点|略有|稍有|少许|轻微的?|些许|一些|一点|带一点|带点|淡淡的|少量的?|微弱的?)"
+CONDITION_LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
+    "en": {
+        "noise": _en(
+            (r"(?:some|a little|a bit of|a little bit of|mild|slight|light|faint|moderate|modest|a touch of"
+             r"|a trace of|minor|subtle|soft|occasional) " + _NOISE_EN + r"|(?:slightly|somewhat|moderately|a bit"
+             r"|a little|fairly|mildly) noisy|balanced in clarity|(?:slightly|somewhat|fairly|reasonably) (?:clean"
+             r"|clear)", "moderate_noise"),
+            (r"(?:no|without (?:any )?|free (?:of|from) (?:any )?|zero|not any) " + _NOISE_EN + r"|noise[- ]free"
+             r"|noiseless|(?:very |perfectly |quite |really )?(?:clean|pristine)(?: recording| audio| sound| signal)?"
+             r"|(?:clear|crisp) (?:recording|audio|sound|signal|background)|studio[- ](?:quality|clean)"
+             r"|(?:quiet|silent|calm|hushed|still) (?:room|background|setting|environment|surroundings|studio"
+             r"|backdrop)|background (?:is |was )?(?:silent|quiet|clean)", "clean"),
+            (r"(?:low|minimal|very little|barely any|hardly any|little) " + _NOISE_EN, "clean moderate_noise"),
+            (r"(?:very |quite |rather |extremely |really )?noisy|(?:loud|heavy|strong|lots of|a lot of|much|constant"
+             r"|considerable|significant|substantial|prominent|noticeable|intrusive|high|intense|plenty of) "
+             + _NOISE_EN + r"|noise-filled|full of noise|(?:busy|crowded|bustling|chaotic|loud) (?:street|room"
+             r"|place|environment|surroundings|setting|background|café|cafe|restaurant)|cacophony|clamou?r", "noisy"),
+            (_NOISE_EN, "moderate_noise noisy"),
+        ),
+        "reverberation": _en(
+            (r"(?:at |from )?(?:a |some )?(?:moderate|medium|middle|certain|some|small|short|modest|fair) distance"
+             r"|a little way (?:from|off|away from) " + _MIC_EN + r"|(?:moderately|slightly|somewhat|a bit|a little"
+             r"|fairly) (?:distant|far|close)(?:-sounding)?|(?:some|slight|mild|a little|a bit of|a touch of|light"
+             r"|faint|subtle|a hint of|modest|moderate) " + _ECHO_EN + r"|not (?:too |very )?(?:far|close)(?: from"
+             r"| to)? " + _MIC_EN + r"|neither (?:close|near) nor (?:far|distant)", "moderate_distance"),
+            (r"(?:very |quite |really )?close to " + _MIC_EN + r"|(?:right )?(?:up )?(?:at|against|near|by|into) "
+             + _MIC_EN + r"|close[- ](?:miked|mic'd|micd|mic'ed|up|sounding|range|microphone|mic)|up close"
+             r"|(?:no|without (?:any )?|free of|zero|not any) " + _ECHO_EN + r"|echo-free|anechoic"
+             r"|(?:dry|intimate|close)(?:,? (?:and )?(?:dry|intimate|close))? (?:recording|sound|acoustics?|voice"
+             r"|presence)|close and dry|dry and close", "close"),
+            (r"(?:very |quite |rather |really )?(?:distant|far-off|faraway)(?:-sounding)?|far (?:away )?from "
+             + _MIC_EN + r"|(?:from|at) (?:a|some) distance|from afar|(?:strong|heavy|lots of|much|noticeable"
+             r"|pronounced|considerable|a lot of|thick) " + _ECHO_EN + r"|echo(?:es|ing|ey|y)?"
+             r"|reverb(?:erant|erating|erated|erates|eration|ed)?|hollow|cavernous|boomy|roomy"
+             r"|(?:large|big|empty) (?:hall|room|space|church|auditorium)", "distant"),
+        ),
+        "monotony": _en(
+            (r"(?:some|moderate|mild|a little|a bit of|slight|modest|a fair amount of|gentle|natural|measured"
+             r"|occasional)(?: pitch)? (?:variation|inflection|expressiveness|modulation|rise and fall)"
+             r"(?: in (?:pitch|tone|intonation))?|(?:moderately|somewhat|slightly|fairly|mildly|reasonably"
+             r"|a bit|a little) (?:varied|expressive|expressively|animated|lively|dynamic)(?: and animated)?|moderate(?:ly)?"
+             r"(?: varied)? intonation|(?:natural|normal|ordinary|balanced) intonation", "moderate_variation"),
+            (r"monoton(?:e|ous|ously|ic|y)|(?:flat|level|unvaried|unvarying|droning)(?:,? monotone)?"
+             r" (?:voice|intonation|delivery|tone|cadence|inflection|manner|way)|flatly|droning|drone"
+             r"|(?:little|no|hardly any|barely any|not much|without (?:much |any )?)(?: pitch)? ?(?:variation"
+             r"|inflection|intonation|modulation|expression|expressiveness)(?: in (?:pitch|tone|intonation))?"
+             r"|unexpressive(?:ly)?|inexpressive(?:ly)?|expressionless(?:ly)?|robotic(?:ally)?|one-note|lifeless"
+             r"|not (?:very |particularly |at all )?(?:expressive|animated|lively)", "monotone"),
+            (r"(?:very |highly |quite |really |most )?(?:expressive|expressively|animated|animatedly|lively"
+             r"|livelily|vivid|vividly|dynamic|spirited|vibrant|sing-song|singsong|melodic|theatrical"
+             r"|dramatically|dramatic)|(?:rich|varied|wide|lively|strong|lots of|much|great|plenty of|dynamic"
+             r"|sweeping|marked|pronounced) (?:pitch )?(?:intonation|inflection|variation|modulation|expression"
+             r"|range)|full of (?:expression|feeling|life)|with feeling", "expressive"),
+        ),
+    },
+    "zh": {
+        "noise": _zh(
+            (r"(?:没有|没|无|毫无|不带|听不到)(?:任何|什么|一点)?" + _NOISE_ZH + r"|(?:录音|音质|背景|音频)"
+             + _DEG_ZH + r"(?:干净|纯净|清晰|清澈)|声音" + _DEG_ZH + r"纯净|干净|纯净|(?:背景|环境)" + _DEG_ZH + r"安静|安静的(?:环境|背景|房间)"
+             r"|静谧", "clean"),
+            (_SOME_ZH + _NOISE_ZH + r"|(?:噪音|噪声|杂音)(?:不大|较小|不多|轻微|适中)", "moderate_noise"),
+            (r"嘈杂|喧闹|吵闹|吵杂|喧哗|(?:噪音|噪声|杂音)" + _DEG_ZH + r"(?:大|重|多|明显|强)|(?:背景|环境)" + _DEG_ZH
+             + r"吵|充满(?:了)?" + _NOISE_ZH + r"|(?:很大|明显|强烈|浓重)的" + _NOISE_ZH, "noisy"),
+            (_NOISE_ZH, "moderate_noise noisy"),
+        ),
+        "reverberation": _zh(
+            (r"距离(?:适中|不远不近|适当|中等)|不远不近|" + _SOME_ZH + r"(?:回声|回音|混响)|(?:略|稍|有些|有点)远",
+             "moderate_distance"),
+            (r"(?:离|距|距离)(?:麦克风|话筒|麦)" + _DEG_ZH + r"近|(?:靠近|贴近|紧贴|贴着)(?:麦克风|话筒|麦)|声音" + _DEG_ZH
+             + r"近|近距离|近讲|(?:没有|没|无|毫无|不带)(?:任何|什么)?(?:回声|回音|混响)|干声|近在耳边|就在耳边", "close"),
+            (r"(?:离|距|距离)(?:麦克风|话筒|麦)" + _DEG_ZH + r"远|声音" + _DEG_ZH + r"(?:远|遥远|空旷)|远处|远远|遥远"
+             r"|回声|回音|回响|混响|空旷|空荡|大厅里|礼堂里", "distant"),
+        ),
+        "monotony": _zh(
+            (r"(?:语调|声调)?" + _SOME_ZH + r"(?:起伏|变化|抑扬)|有一定的?(?:起伏|变化)|抑扬适中|起伏适中|起伏不大|语调自然",
+             "moderate_variation"),
+            (r"(?:语调|声调)" + _DEG_ZH + r"(?:平淡|单调|平直|平板|呆板|机械)|(?:没有|没|毫无|缺乏|缺少|不带)(?:什么|任何)?"
+             r"(?:起伏|抑扬|语调变化|变化|表现力)|单调|平铺直叙|(?<!语气)平淡|一字一板|平板|呆板", "monotone"),
+            (r"抑扬顿挫|(?:语调|声调)?(?:起伏|变化)" + _DEG_ZH + r"(?:大|丰富|明显|强)|富有表现力|富于表现力|表现力"
+             r"(?:很|极|十分)?(?:强|丰富|十足)|生动|声情并茂|绘声绘色|富有感染力|语调丰富|活泼|富于变化|跌宕起伏", "expressive"),
+            (r"起伏|抑扬", "moderate_variation expressive"),
+        ),
+    },
+}
