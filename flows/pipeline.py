@@ -10,6 +10,8 @@ throughput goes to `run_stages`.
 """
 from __future__ import annotations
 
+import importlib.util
+
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -17,6 +19,7 @@ from datetime import datetime, timezone
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from ..models.text_embedder import INSTALL_HINT
 from ..settings import annotate_defaults
 from ..stages import STEPS
 from ..tasks.corpora import get_reader
@@ -24,7 +27,7 @@ from ..warehouse import Lakehouse
 from ..warehouse.fingerprints import forget_complete_run, record_complete_run
 from ..warehouse.runs import finish_run, start_run
 from .annotate import annotation_stages, annotate_flow
-from .describe import describe_flow
+from .describe import describe_flow, search_index_flow
 from .emphasize import emphasize_flow
 from .exclusive import one_writer
 from .export import EXPORT_FORMATS, export_flow, export_is_current
@@ -106,8 +109,11 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
                     lake.uri, runner=runner, show_progress=show_progress, **(annotate or {})))
             if "describe" in steps:
+                # the search index (dashboard search) is built last, after the exports: it changes no export
+                # and is the slowest part of describing (a sentence embedding per text)
                 results["describe"] = record.flow("describe", lambda: on_runner(describe_flow, runner)(
-                    lake.uri, options=describe or None, runner=runner, show_progress=show_progress))
+                    lake.uri, options=describe or None, runner=runner, show_progress=show_progress,
+                    search_index=False))
             if "check" in steps:
                 if record.changed or not _checked_before(lake):
                     from .check import check_flow    # great-expectations takes seconds to import: only when due
@@ -119,6 +125,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
             if "export" in steps:
                 _export(record, lake, exports, export_root, export_audio, quality, runner, show_progress, results,
                         export_filters)
+            if "describe" in steps:
+                _search_index(record, lake, results)
     except BaseException as exc:
         finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
         if fingerprint is not None:
@@ -192,6 +200,16 @@ def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_
             continue
         results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: on_runner(export_flow, runner)(
             f, o, lake_uri=lake.uri, audio=audio, runner=runner, show_progress=show_progress, filters=filters))
+
+
+def _search_index(record: "StepRecorder", lake: Lakehouse, results: dict) -> None:
+    """The dashboard's search index over the published texts, last; skipped where its optional embedder (the
+    dashboard extra) is not installed: the pipeline's outputs do not depend on it."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        record.skip("search-index", f"descriptions not indexed for search: {INSTALL_HINT}")
+        return
+    results["search-index"] = record.flow("search-index", lambda: search_index_flow(lake.uri),
+                                          clips=lambda r: r.get("embedded", 0))
 
 
 class StepRecorder:
