@@ -276,6 +276,8 @@ def bench_run(workdir: Path, bulk: Path, libritts: Path, stages: list[str] | Non
     first_exports = exported(side.exports)
     second_s, second_code = side.command("run 2: nothing new", args)
     second_run, second_steps = pipeline_figures(side.lake)
+    if second_run["run_id"] == first_run["run_id"]:     # answered "nothing new" before any flow started
+        second_run, second_steps = {**second_run, "n_new": 0, "wall_s": 0.0, "answered": True}, []
     # As scheduled runs are (`speechcraft serve`, workers): against a running Prefect server, so the process
     # does not start Prefect's ephemeral server (about 6 s of every plain command's start-up).
     served_s, served_code = _against_a_server(side, args)
@@ -387,7 +389,8 @@ def report(hours_arg: float, run: dict, base: dict | None) -> int:
              f"(of run 1)  {verdict(served_s / first_s)}"),
             ("run 1, the pipeline flow only", flow_first, None, audio_h / (flow_first / 3600), "(its runs row)"),
             ("run 2, the pipeline flow only", flow_second, flow_second / flow_first, None,
-             f"(of run 1's flow)  {verdict(flow_second / flow_first)}")]
+             "(no flow started: answered before Prefect)" if run["second_run"].get("answered")
+             else f"(of run 1's flow)  {verdict(flow_second / flow_first)}")]
     if base:
         base_s = sum(w for w, _ in base["first"].values())
         again_s = sum(w for w, _ in base["second"].values())
