@@ -23,6 +23,8 @@ CONFIG_FILE = "speechcraft.toml"
 STAGE_OPTIONS = {"backend": str, "model": str, "device": str, "batch_size": int, "allow_download": bool,
                  "language": str, "window_s": float, "tensor_parallel": int, "retries": int,
                  "max_new_tokens": int}
+# [stages.describe] also takes `conditions`: texts state noise, reverberation and monotony (Parler-TTS-style)
+STAGE_EXTRA_OPTIONS = {"describe": {"conditions": bool}}
 
 
 class ConfigError(ValueError):
@@ -77,6 +79,8 @@ def load_project_config(path: Path | None = None) -> dict:
         model = "audeering/wav2vec2-large-robust-24-ft-age-gender"   # hub id (from the local cache) or folder
         device = "auto"         # auto / cpu / cuda / cuda:1
         batch_size = 32
+        [stages.describe]
+        conditions = true       # texts also state noise, distance and expressiveness (default: false)
     """
     import tomllib
 
@@ -114,7 +118,7 @@ def load_project_config(path: Path | None = None) -> dict:
             raise ConfigError(f"{file}: [[sources]] #{number} has both schedule and interval: keep one")
     _check_options(file, "annotate", config.get("annotate", {}), ANNOTATE_OPTIONS)
     for stage, options in config.get("stages", {}).items():
-        _check_options(file, f"stages.{stage}", options, STAGE_OPTIONS)
+        _check_options(file, f"stages.{stage}", options, {**STAGE_OPTIONS, **STAGE_EXTRA_OPTIONS.get(stage, {})})
     return config
 
 

@@ -19,7 +19,7 @@ from ..models.describer import EmbeddedDescriber
 from ..models.llm_describer import TextRequest, screen
 from ..models.registry import load_backend
 from ..models.text_checker import check
-from ..vocabulary import VOLUME
+from ..vocabulary import CONDITION_LABEL_NAMES, VOLUME
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
 from ..warehouse.sql import query
@@ -32,6 +32,9 @@ KINDS = ("description", "instruction")
 # clip_annotations column -> label key of docs/annotation-contract.md (vocabulary.TEXT_LABELS)
 LABEL_COLUMNS = {"gender": "gender", "age_group": "age", "pitch_label": "pitch", "energy_label": VOLUME,
                  "speed_label": "speed", "emotion": "emotion", "emphasis": "emphasis", "topic": "topic"}
+# ... and the recording conditions, which texts state only with the `conditions` option ([stages.describe]
+# conditions = true, `describe --conditions`: Parler-TTS-style texts; off, SpeechCraft's, by default)
+CONDITION_COLUMNS = {f"{attribute}_label": attribute for attribute in CONDITION_LABEL_NAMES}
 
 
 @dataclass(frozen=True)
@@ -52,26 +55,33 @@ class TextBatch:
     rows: list[dict] = field(default_factory=list)
 
 
-def clip_texts(lake_uri: str | None, corpus: str | None = None) -> list[ClipText]:
+def clip_texts(lake_uri: str | None, corpus: str | None = None, conditions: bool = False) -> list[ClipText]:
+    """Every clip (of `corpus`) with the labels its texts are written from; with `conditions`, its noise,
+    reverberation and monotony labels among them."""
     where = f"WHERE a.corpus = {sql_literal_list([corpus])[1:-1]}" if corpus else ""
+    columns = {**LABEL_COLUMNS, **(CONDITION_COLUMNS if conditions else {})}
     rows = query(f"""SELECT a.clip_id, a.language, a.transcript, a.duration_s, a.gender, a.age_group, a.pitch_label,
                             a.energy_label, a.speed_label, a.emotion, c.meta_topic AS topic,
+                            {"".join(f"a.{column}, " for column in CONDITION_COLUMNS if conditions)}
                             -- a text states only a known stressed word (a regenerated clip's keyword): a
                             -- detector's guess on natural speech would put unverified claims into training text
                             CASE WHEN a.emphasis_source = 'regenerated' THEN a.emphasis END AS emphasis
                      FROM clip_annotations a JOIN clips c USING (clip_id) {where}
                      ORDER BY a.clip_id""", lake_uri).to_pylist()
     return [ClipText(r["clip_id"], r["language"] or "en",
-                     {key: r[column] for column, key in LABEL_COLUMNS.items() if r[column]},
+                     {key: r[column] for column, key in columns.items() if r[column]},
                      (r["transcript"] or "").strip() or None, r["duration_s"] or 0.0) for r in rows]
 
 
 def describe_config(options: dict) -> tuple[str, str]:
-    """(annotator, config hash) of the generator options; the checker's version is part of it."""
+    """(annotator, config hash) of the generator options; the checker's version is part of it, and the
+    `conditions` option when it is on (so that switching it rewrites every text, and texts written without it
+    keep the hash they always had)."""
     info = load_backend(STAGE, options).describe()
     retries = options.get("retries", DEFAULT_RETRIES)
+    conditions = {"conditions": True} if options.get("conditions") else {}
     return f"{info.backend}:{info.model}", config_digest({"version": info.version, "retries": retries,
-                                                           "checker": DESCRIBE_VERSION})
+                                                           "checker": DESCRIBE_VERSION, **conditions})
 
 
 @dataclass
@@ -86,7 +96,7 @@ def pending(lake: Lakehouse, lake_uri: str | None, options: dict, corpus: str | 
     rows = lake.read("descriptions", ["clip_id", "kind", "config_hash", "input_hash", "published", "attempt"]).to_pylist()
     done = {(r["clip_id"], r["kind"]): (r["config_hash"], r["input_hash"]) for r in rows
             if r["published"] or r["attempt"] == 0}     # published, or none possible (reason)
-    texts = clip_texts(lake_uri, corpus)
+    texts = clip_texts(lake_uri, corpus, bool(options.get("conditions")))
     todo = [t for t in texts if any(done.get((t.clip_id, k)) != (config_hash, t.input_hash()) for k in KINDS)]
     stored = {r["clip_id"] for r in rows} & {t.clip_id for t in todo}
     return PendingTexts(todo, len(texts) - len(todo), stored)

@@ -164,3 +164,68 @@ def test_the_search_index_built_after_describe_matches_the_one_describe_builds(d
                                             query(vectors, described_lake).to_pylist(), strict=True):
         assert built_now["text"] == built_by_describe["text"]
         assert np.allclose(built_now["vector"], built_by_describe["vector"], atol=1e-5)
+
+
+def test_the_conditions_option_rewrites_the_texts_with_them_and_only_texts_stating_them_go_stale_for_them(
+        described_lake, tmp_path):
+    """`conditions = true` (describe --conditions) is part of describe's configuration: the next run rewrites
+    every text from labels that include noise, reverberation and monotony. The export's stale-texts rule
+    compares a condition only in a text that states it: a relabelled noise makes such a text stale, and leaves a
+    text written without conditions as it was."""
+    from speechcraft.flows.describe import describe_flow
+    from speechcraft.tasks.descriptions import describe_config
+    from speechcraft.tasks.exports.selection import stale_texts_sql
+
+    plain = {"backend": "embedded"}
+    assert describe_config(plain) == describe_config({**plain, "conditions": False})   # off: today's hash
+    assert describe_config(plain) != describe_config({**plain, "conditions": True})
+    stale = f"""SELECT clip_id FROM clip_annotations a JOIN clips c USING (clip_id)
+                JOIN (SELECT clip_id, labels FROM descriptions WHERE published AND kind = 'description') dl
+                USING (clip_id) WHERE {stale_texts_sql('dl')} ORDER BY clip_id"""
+    without, with_conditions = str(tmp_path / "without"), str(tmp_path / "with")
+    shutil.copytree(described_lake, without)
+    shutil.copytree(described_lake, with_conditions)
+    clips = query("SELECT count(*) FROM clip_annotations", with_conditions).column(0)[0].as_py()
+    options = {"conditions": True}
+    assert describe_flow(with_conditions, options=options, show_progress=False, search_index=False)["clips"] == clips
+    assert describe_flow(with_conditions, options=options, show_progress=False, search_index=False)["clips"] == 0
+    rows = query("""SELECT d.*, a.noise_label, a.reverberation_label, a.monotony_label, a.transcript
+                    FROM descriptions d JOIN clip_annotations a USING (clip_id) WHERE d.published""",
+                 with_conditions).to_pylist()
+    stated = 0
+    for row in rows:
+        labels = json.loads(row["labels"])
+        for attribute in ("noise", "reverberation", "monotony"):
+            assert labels.get(attribute) == row[f"{attribute}_label"]
+        verdict = check(row["text"], labels, row["language"], row["transcript"] if row["kind"] == "instruction" else None)
+        assert verdict.passed
+        conditions = [a for a in ("noise", "reverberation", "monotony") if a in labels]     # known ones only
+        assert all(verdict.found[a] == [labels[a]] for a in conditions)
+        stated += len(conditions) == 3
+    assert stated > 0 and query(stale, with_conditions).num_rows == query(stale, without).num_rows == 0
+
+    for lake_uri in (without, with_conditions):
+        lake = Lakehouse(lake_uri)
+        label = next(r for r in lake.read("labels").to_pylist() if r["noise_label"])
+        other = next(v for v in ("noisy", "moderate_noise", "clean") if v != label["noise_label"])
+        lake.upsert("labels", [{**label, "noise_label": other}])
+        assert query(stale, lake_uri).column(0).to_pylist() == ([label["clip_id"]] if lake_uri == with_conditions
+                                                                else [])
+
+
+def test_the_conditions_option_is_a_describe_option_of_the_config_and_the_command(tmp_path):
+    from speechcraft.cli.parser import build_parser
+    from speechcraft.settings import ConfigError, load_project_config
+
+    config = tmp_path / "speechcraft.toml"
+    config.write_text("[stages.describe]\nconditions = true\n")
+    assert load_project_config(config)["stages"]["describe"] == {"conditions": True}
+    config.write_text("[stages.speaker]\nconditions = true\n")
+    with pytest.raises(ConfigError, match=r"\[stages.speaker\] has unknown option 'conditions'"):
+        load_project_config(config)
+    config.write_text('[stages.describe]\nconditions = "yes"\n')
+    with pytest.raises(ConfigError, match="conditions must be a bool"):
+        load_project_config(config)
+    parser = build_parser()
+    assert [parser.parse_args(["describe", *flag]).conditions for flag in ([], ["--conditions"], ["--no-conditions"])] \
+        == [None, True, False]                       # None: the config's, else off

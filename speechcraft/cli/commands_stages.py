@@ -106,7 +106,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         options = dict(load_project_config(args.config).get("stages", {}).get("describe", {}))
         options.update({k: v for k, v in {"backend": args.backend, "model": args.model, "device": args.device,
                                           "batch_size": args.batch_size, "tensor_parallel": args.tensor_parallel,
-                                          "retries": args.retries,
+                                          "retries": args.retries, "conditions": args.conditions,
                                           "allow_download": args.allow_download or None}.items() if v is not None})
         if args.model and not args.backend and options.get("backend", "embedded") == "embedded":
             options["backend"] = "transformers"

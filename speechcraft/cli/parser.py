@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--tensor-parallel", type=int, help="vllm: GPUs per model")
     describe.add_argument("--retries", type=int, help="LLM attempts after the first before the embedded "
                                                       "generator takes over (default 2)")
+    describe.add_argument("--conditions", action=argparse.BooleanOptionalAction, default=None,
+                          help="texts also state noise, distance and expressiveness, Parler-TTS-style "
+                               "(default: [stages.describe] conditions, else off)")
     describe.set_defaults(func=cmd_describe)
 
     check_text = commands.add_parser(

@@ -14,7 +14,7 @@ from ...warehouse.lake import sql_literal_list
 from ...warehouse.sql import check_read_only
 from ...vocabulary import UNUSABLE_FLAGS, Flag
 from ..attributes import exported_columns
-from ..descriptions import LABEL_COLUMNS
+from ..descriptions import CONDITION_COLUMNS, LABEL_COLUMNS
 from .gate import read_rows
 
 HARD_FLAGS = UNUSABLE_FLAGS          # flagged clips are never exported
@@ -49,11 +49,17 @@ _CURRENT_LABEL = {"topic": "c.meta_topic",
 
 
 def stale_texts_sql(alias: str) -> str:
-    """SQL: the published text under `alias` was written from labels other than the clip's current ones."""
-    differs = [f"json_extract_string({alias}.labels, '$.{key}') IS DISTINCT FROM "
-               f"nullif(CAST({_CURRENT_LABEL.get(column, 'a.' + column)} AS VARCHAR), '')"
-               for column, key in LABEL_COLUMNS.items()]
-    return f"({alias}.labels IS NOT NULL AND ({' OR '.join(differs)}))"
+    """SQL: the published text under `alias` was written from labels other than the clip's current ones. The
+    recording conditions count only in a text that states them (written with describe's `conditions` option):
+    one written without them is not stale for them."""
+    def differs(column: str, key: str) -> str:
+        return (f"json_extract_string({alias}.labels, '$.{key}') IS DISTINCT FROM "
+                f"nullif(CAST({_CURRENT_LABEL.get(column, 'a.' + column)} AS VARCHAR), '')")
+
+    stated = [f"(json_extract_string({alias}.labels, '$.{key}') IS NOT NULL AND {differs(column, key)})"
+              for column, key in CONDITION_COLUMNS.items()]
+    checks = [differs(column, key) for column, key in LABEL_COLUMNS.items()] + stated
+    return f"({alias}.labels IS NOT NULL AND ({' OR '.join(checks)}))"
 
 
 AUDIO_SOURCES = ("original", "enhanced")
