@@ -96,3 +96,44 @@ def test_enhancement_keeps_a_better_copy_that_an_export_can_take(speech, prefect
 
     assert main(["annotate", "--lake", lake, "--stage", "enhancement"]) == 0                 # a re-run: nothing
     assert query("SELECT count(*) AS n FROM attr_enhancement", lake).to_pylist() == [{"n": 3}]
+
+
+@pytest.mark.slow
+def test_silent_short_and_broken_clips_leave_the_rest_measured_and_a_rerun_adds_nothing(speech, prefect_harness,
+                                                                                         tmp_path):
+    """A silent and a too-short clip get null values (no retry every run), a corrupt file is rejected at ingest
+    with its reason; the speech clip is measured; a re-run measures nothing and duplicates nothing."""
+    from speechcraft.cli import main
+    from speechcraft.warehouse.sql import query
+
+    corpus = tmp_path / "mixed"
+    corpus.mkdir()
+    sf.write(corpus / "speech.wav", with_noise(speech, 20), RATE)
+    sf.write(corpus / "silent.wav", np.zeros(RATE, dtype=np.float32), RATE)
+    sf.write(corpus / "short.wav", with_noise(speech, 20)[: int(0.2 * RATE)], RATE)
+    (corpus / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    for name in ("speech", "silent", "short", "broken"):
+        (corpus / f"{name}.txt").write_text(SENTENCE)
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", "folder", str(corpus), "--lake", lake]) == 0
+    stages = ["--stage", "acoustics", "--stage", "noise", "--stage", "reverberation", "--stage", "monotony"]
+    assert main(["annotate", "--lake", lake, *stages]) == 0
+    rows = {r["clip_id"]: r for r in query("SELECT clip_id, snr_db, noise_parler, c50_db, f0_std_semitones "
+                                           "FROM clip_annotations", lake).to_pylist()}
+    assert set(rows) == {"mixed/speech", "mixed/silent", "mixed/short"}
+    assert rows["mixed/speech"]["snr_db"] is not None and rows["mixed/speech"]["c50_db"] is not None
+    assert rows["mixed/speech"]["f0_std_semitones"] > 0
+    for clip in ("mixed/silent", "mixed/short"):
+        assert rows[clip]["snr_db"] is None and rows[clip]["noise_parler"] is None and rows[clip]["c50_db"] is None
+    rejects = query("SELECT source, reason FROM rejects", lake).to_pylist()
+    assert rejects == [{"source": "broken.wav", "reason": "undecodable_audio"}]
+    counts = {t: query(f"SELECT count(*) AS n FROM {t}", lake).to_pylist()[0]["n"]
+              for t in ("attr_noise", "attr_reverberation", "attr_monotony", "rejects")}
+    assert counts == {"attr_noise": 3, "attr_reverberation": 3, "attr_monotony": 3, "rejects": 1}
+
+    assert main(["annotate", "--lake", lake, *stages]) == 0                # nothing is retried, nothing added
+    assert {t: query(f"SELECT count(*) AS n FROM {t}", lake).to_pylist()[0]["n"] for t in counts} == counts
+    last = query("SELECT computed_at FROM attr_noise ORDER BY computed_at DESC LIMIT 1", lake).to_pylist()
+    first_run = query("SELECT min(started_at) AS t FROM runs WHERE flow = 'annotate'", lake).to_pylist()[0]["t"]
+    second_run = query("SELECT max(started_at) AS t FROM runs WHERE flow = 'annotate'", lake).to_pylist()[0]["t"]
+    assert first_run < last[0]["computed_at"] < second_run

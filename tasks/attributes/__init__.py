@@ -23,6 +23,7 @@ import pyarrow as pa
 from prefect import task
 
 from ...warehouse.schema import attribute_schema, attribute_table, forget_table, register_table
+from ...vocabulary import parler_label
 from ..checks import Check
 from ..clip_batches import (BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest,
                             decode_clips, pending_jobs, stage_columns, store_batch)
@@ -97,6 +98,19 @@ def no_signal(samples, rate: int, min_seconds: float) -> bool:
     """A clip with nothing to measure (shorter than `min_seconds`, or digital silence): its stage stores a row
     of nulls, which says it was looked at (the acoustic stage's flags say why), so that no run retries it."""
     return len(samples) < min_seconds * rate or not samples.any()
+
+
+def one_number_and_its_parler_label(column: str, estimate: Callable, parler: str, min_seconds: float) -> Callable:
+    """The measure of a stage that writes one number (`estimate(samples, rate)`) and Parler-TTS's label of it
+    (`<parler>_parler`), nulls for a clip with no signal."""
+    label = f"{parler}_parler"
+
+    def measure(samples, rate, job) -> dict:
+        if no_signal(samples, rate, min_seconds):
+            return {column: None, label: None}
+        value = estimate(samples, rate)
+        return {column: value, label: parler_label(parler, value)}
+    return measure
 
 
 def runs_by_default(name: str) -> bool:

@@ -5,20 +5,14 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ...models.snr import MAX_DB, MIN_DB, MIN_SECONDS, estimate_snr
-from ...vocabulary import PARLER_BINS, parler_label
+from ...vocabulary import PARLER_BINS
 from ..checks import critical, in_vocabulary, warning
-from . import AttributeStage, no_signal, register
-
-
-def measure(samples, rate, job) -> dict:
-    if no_signal(samples, rate, MIN_SECONDS):
-        return {"snr_db": None, "noise_parler": None}
-    snr = estimate_snr(samples, rate)
-    return {"snr_db": snr, "noise_parler": parler_label("noise", snr)}
+from . import AttributeStage, one_number_and_its_parler_label, register
 
 
 NOISE = register(AttributeStage(
-    "noise", "1", {"snr_db": pa.float64(), "noise_parler": pa.string()}, measure,
+    "noise", "1", {"snr_db": pa.float64(), "noise_parler": pa.string()},
+    one_number_and_its_parler_label("snr_db", estimate_snr, "noise", MIN_SECONDS),
     checks=(critical("ExpectColumnValuesToBeBetween", "an SNR inside the estimator's range (models/snr.py)",
                      column="snr_db", min_value=MIN_DB, max_value=MAX_DB),
             in_vocabulary("noise_parler", PARLER_BINS["noise"][1], "Parler-TTS's noise label"),

@@ -6,20 +6,14 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ...models.reverberation import MIN_SECONDS, estimate_c50
-from ...vocabulary import PARLER_BINS, parler_label
+from ...vocabulary import PARLER_BINS
 from ..checks import critical, in_vocabulary
-from . import AttributeStage, no_signal, register
-
-
-def measure(samples, rate, job) -> dict:
-    if no_signal(samples, rate, MIN_SECONDS):
-        return {"c50_db": None, "reverberation_parler": None}
-    c50 = estimate_c50(samples, rate)
-    return {"c50_db": c50, "reverberation_parler": parler_label("reverberation", c50)}
+from . import AttributeStage, one_number_and_its_parler_label, register
 
 
 REVERBERATION = register(AttributeStage(
-    "reverberation", "1", {"c50_db": pa.float64(), "reverberation_parler": pa.string()}, measure,
+    "reverberation", "1", {"c50_db": pa.float64(), "reverberation_parler": pa.string()},
+    one_number_and_its_parler_label("c50_db", estimate_c50, "reverberation", MIN_SECONDS),
     checks=(critical("ExpectColumnValuesToBeBetween", "a C50 inside the estimator's trained range "
                      "(docs/reverberation.md)", column="c50_db", min_value=-20.0, max_value=60.0),
             in_vocabulary("reverberation_parler", PARLER_BINS["reverberation"][1], "Parler-TTS's reverberation label")),
