@@ -187,7 +187,11 @@ def cmd_models(args: argparse.Namespace) -> int:
                          "weights": f"unavailable: {exc}", "version": ""})
     import pyarrow as pa
 
+    from ..models.packaged import report
+
     write_result(pa.Table.from_pylist(rows), args.format, sys.stdout)
+    print("\nreal models shipped inside packages (docs/models.md):")
+    write_result(pa.Table.from_pylist(report()), args.format, sys.stdout)
     return 0
 
 
