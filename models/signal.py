@@ -91,10 +91,10 @@ def analyse_signal(samples: np.ndarray, sample_rate: int, pitch: PitchTracker | 
         track = pitch.track(samples, sample_rate)
     power = frame_power(audio, ANALYSIS_RATE)
     segments = EnergyVAD().segments_from_power(power)
-    window_energy_db, tilt_db = _window_energy_and_tilt(audio)
+    window_energy_db, tilt_db, log_mel = _short_time_spectra(audio)
     return Contours(f0_hz=track.f0_hz, f0_start_s=float(track.start_s), f0_step_s=float(track.step_s),
                     energy_db=power_db(power), speech_segments=segments, window_energy_db=window_energy_db, tilt_db=tilt_db,
-                    spectral_envelope=_spectral_envelope(audio, segments), frame_power=power)
+                    spectral_envelope=_spectral_envelope(log_mel, segments), frame_power=power)
 
 
 def resample_once(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -104,40 +104,52 @@ def resample_once(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return resample(samples, sample_rate, ANALYSIS_RATE)
 
 
-def _window_energy_and_tilt(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per 25 ms Hann window every 10 ms: RMS dBFS, and spectral tilt (stressed vowels are spoken with more
-    effort, which flattens the spectrum and lowers the tilt). A clip shorter than one window has none."""
+def _short_time_spectra(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per 25 ms Hann window every 10 ms: RMS dBFS, spectral tilt (stressed vowels are spoken with more
+    effort, which flattens the spectrum and lowers the tilt: dB of 50-1000 Hz over 1-4 kHz, 512-point FFT)
+    and the log-mel spectrum (400-point FFT). The windows are cut once and transformed in float32 by
+    scipy's FFT: the same numbers as float64 to about 1e-6, at a third of the cost (these spectra were a
+    quarter of the stage's time beside Praat's). A clip shorter than one window has no energy or tilt, and
+    one zero-padded log-mel frame."""
+    from scipy import fft
+
+    padded = audio if len(audio) >= WINDOW else np.pad(audio, (0, WINDOW - len(audio)))
+    frames = np.lib.stride_tricks.sliding_window_view(padded.astype(np.float32, copy=False), WINDOW)[::HOP]
+    frames = frames * _hann()
+    log_mel = np.log10(_power(fft.rfft(frames, axis=1, workers=1)) @ _mel_filters().T + 1e-10)
     if len(audio) < WINDOW:
-        return np.zeros(0), np.zeros(0)
-    starts = np.arange(0, len(audio) - WINDOW + 1, HOP)
-    frames = np.lib.stride_tricks.sliding_window_view(audio.astype(np.float64), WINDOW)[starts] * np.hanning(WINDOW)
-    power = np.abs(np.fft.rfft(frames, n=TILT_FFT)) ** 2
-    freqs = np.fft.rfftfreq(TILT_FFT, 1 / ANALYSIS_RATE)
-    energy_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + _FLOOR)
-    low = power[:, (freqs >= 50) & (freqs < 1000)].sum(axis=1)
-    high = power[:, (freqs >= 1000) & (freqs < 4000)].sum(axis=1)
-    return energy_db, 10 * np.log10(low + _FLOOR) - 10 * np.log10(high + _FLOOR)
+        return np.zeros(0), np.zeros(0), log_mel
+    bands = _power(fft.rfft(frames, n=TILT_FFT, axis=1, workers=1)) @ _tilt_bands()
+    energy_db = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + _FLOOR)
+    tilt_db = 10 * np.log10(bands[:, 0] + _FLOOR) - 10 * np.log10(bands[:, 1] + _FLOOR)
+    return energy_db, tilt_db.astype(np.float64), log_mel
 
 
-def _spectral_envelope(audio: np.ndarray, segments: np.ndarray) -> np.ndarray:
+def _power(spectrum: np.ndarray) -> np.ndarray:
+    return np.square(spectrum.real) + np.square(spectrum.imag)
+
+
+def _spectral_envelope(log_mel: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Mean log-mel spectrum over the frames inside speech (all frames when there is no speech): the
     vocal-tract envelope the speaker classifier's cepstra come from."""
-    log_mel = _log_mel(audio)
     centres = (np.arange(len(log_mel)) * HOP + WINDOW / 2) / ANALYSIS_RATE
     speech = np.zeros(len(log_mel), dtype=bool)
     for start, end in segments:
         speech |= (centres >= start) & (centres <= end)
     frames = log_mel[speech] if speech.any() else log_mel
-    return frames.mean(axis=0) if len(frames) else np.zeros(N_MELS)
+    return frames.astype(np.float64).mean(axis=0) if len(frames) else np.zeros(N_MELS)
 
 
-def _log_mel(audio: np.ndarray) -> np.ndarray:
-    if len(audio) < WINDOW:
-        audio = np.pad(audio, (0, WINDOW - len(audio)))
-    n_frames = 1 + (len(audio) - WINDOW) // HOP
-    index = np.arange(WINDOW)[None, :] + HOP * np.arange(n_frames)[:, None]
-    spectrum = np.abs(np.fft.rfft(audio[index] * np.hanning(WINDOW), axis=1)) ** 2
-    return np.log10(spectrum @ _mel_filters().T + 1e-10)
+@lru_cache(maxsize=1)
+def _hann() -> np.ndarray:
+    return np.hanning(WINDOW).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _tilt_bands() -> np.ndarray:
+    """The two bands of the tilt as a (bins, 2) 0/1 matrix: their sums are one small matrix product."""
+    freqs = np.fft.rfftfreq(TILT_FFT, 1 / ANALYSIS_RATE)
+    return np.stack([(freqs >= 50) & (freqs < 1000), (freqs >= 1000) & (freqs < 4000)], axis=1).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -157,4 +169,4 @@ def _mel_filters() -> np.ndarray:
         rising = (bins - low) / (centre - low)
         falling = (high - bins) / (high - centre)
         filters[k] = np.clip(np.minimum(rising, falling), 0, None)
-    return filters
+    return filters.astype(np.float32)
