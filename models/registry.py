@@ -23,6 +23,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "transcript": {
         "embedded": "speechcraft.models.embedded:CorpusTranscript",
         "model": "speechcraft.models.whisper_asr:WhisperTranscriber",
+        "faster-whisper": "speechcraft.models.faster_whisper_asr:FasterWhisperTranscriber",
     },
     "describe": {
         "embedded": "speechcraft.models.describer:EmbeddedDescriber",
@@ -32,6 +33,18 @@ BACKENDS: dict[str, dict[str, str]] = {
 }
 MODEL_STAGES = ("speaker", "emotion", "transcript")     # the per-clip audio stages of `annotate`
 DEFAULT_BACKEND = "embedded"
+DEFAULT_MODELS = {"transcript": ("faster-whisper",)}   # backends with a model of their own (packaged Whisper)
+
+
+def default_backend(stage: str) -> str:
+    """The backend a stage uses when the config names none: the embedded one, except for transcripts once
+    faster-whisper and its packaged Whisper models are installed (the [asr] extra)."""
+    if stage == "transcript":
+        from .faster_whisper_asr import asr_missing
+
+        if asr_missing() is None:
+            return "faster-whisper"
+    return DEFAULT_BACKEND
 
 
 def backend_class(stage: str, name: str) -> type:
@@ -61,7 +74,8 @@ def load_backend(stage: str, options: dict) -> Backend:
 def _load(stage: str, options_json: str) -> Backend:
     options = json.loads(options_json)
     name = options.pop("backend", DEFAULT_BACKEND)
-    if name != DEFAULT_BACKEND and not options.get("model") and name in BACKENDS.get(stage, {}):
+    if name not in (DEFAULT_BACKEND, *DEFAULT_MODELS.get(stage, ())) and not options.get("model") \
+            and name in BACKENDS.get(stage, {}):
         raise ValueError(f"the {stage} {name} backend needs a model: --model HUB_ID_OR_FOLDER "
                          f"(or `model = ...` under [stages.{stage}] in the project config)")
     return backend_class(stage, name)(**options)

@@ -68,10 +68,7 @@ class WhisperTranscriber(LocalModel):
         text, words = "", []
         for segment in segments:
             pieces = self._words(segment["tokens"].tolist(), segment["token_timestamps"].tolist())
-            part = "".join(w.word for w in pieces).strip()
-            if part:
-                joint = "" if not text or (_is_cjk(text[-1]) and _is_cjk(part[0])) else " "
-                text += joint + part
+            text = append_text(text, "".join(w.word for w in pieces))
             words += [Word(w.word.strip(), w.start_s, w.end_s) for w in pieces if w.word.strip()]
         return Transcription(text, self._language(segments), words)
 
@@ -110,6 +107,14 @@ class WhisperTranscriber(LocalModel):
                 if token in self.codes:
                     return self.codes[token]
         return None
+
+
+def append_text(text: str, part: str) -> str:
+    """`text` with the next segment's `part`: a space between them, none between two Chinese characters."""
+    part = part.strip()
+    if not part:
+        return text
+    return text + ("" if not text or (_is_cjk(text[-1]) and _is_cjk(part[0])) else " ") + part
 
 
 def _starts_word(current: str, piece: str) -> bool:

@@ -22,7 +22,7 @@ from ..warehouse import Lakehouse
 from .acoustics import clip_contours
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
     decode_clips, pending_jobs, stage_columns
-from .corpora import speaking_style
+from .corpora import READERS, speaking_style
 from .lineage import parent_corpus
 
 
@@ -128,7 +128,7 @@ def predict(stage: str, jobs: list[ClipJob], options: dict, run_id: str,
             if isinstance(audio, ClipFailure):
                 result.failures.append(audio)
                 continue
-            inputs.append(_clip(job, *audio))
+            inputs.append(_clip(job, *audio, stage=stage))
             kept.append(job)
         predictions = backend.predict(inputs)
     else:
@@ -144,10 +144,19 @@ def predict(stage: str, jobs: list[ClipJob], options: dict, run_id: str,
     return result
 
 
-def _clip(job: ClipJob, samples, rate: int) -> Clip:
+def _clip(job: ClipJob, samples, rate: int, stage: str = "") -> Clip:
     # a stressed regeneration speaks as its parent corpus does (read speech stays read speech)
-    style = speaking_style(parent_corpus(job.corpus))
-    return Clip(job.clip_id, samples, rate, job.language, job.corpus, style, job.transcript)
+    parent = parent_corpus(job.corpus)
+    style = speaking_style(parent)
+    # An ASR backend detects the language where the corpus does not declare one: a folder's clip without text
+    # has only the reader's guess (`en`).
+    language = job.language if stage != "transcript" or _declared_language(parent) else None
+    return Clip(job.clip_id, samples, rate, language, job.corpus, style, job.transcript)
+
+
+def _declared_language(corpus: str) -> str:
+    reader = READERS.get(corpus)
+    return reader.language if reader and reader.name == corpus else ""
 
 
 @task(name="predict-batch", task_run_name="{stage}-batch-{batch_number}", persist_result=True,

@@ -166,7 +166,7 @@ def cmd_bins(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from ..models.hf_audio import ModelLoadError
-    from ..models.registry import BACKENDS, DEFAULT_BACKEND, backend_class
+    from ..models.registry import BACKENDS, backend_class, default_backend
     from ..settings import ConfigError, load_project_config
 
     try:
@@ -176,7 +176,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 2
     rows = []
     for stage in BACKENDS:
-        options = {"backend": DEFAULT_BACKEND, **stages.get(stage, {})}
+        options = {"backend": default_backend(stage), **stages.get(stage, {})}
         name = options.pop("backend")
         try:
             info = backend_class(stage, name)(**options).describe()    # weights are resolved, not loaded

