@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .preflight import lake_reachable, quiet_services
+from .preflight import lake_reachable, quiet_services, start_prefect_server_early
 from .render import print_pipeline
 
 
@@ -30,6 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(answer)
             return 0
     quiet_services()
+    server_ready = start_prefect_server_early()
     from ..flows.annotate import NothingIngestedError
     from ..flows.pipeline import pipeline_arguments, pipeline_flow
     from ..tasks.corpora import CorpusLayoutError
@@ -45,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                    **({"address": args.ray_address} if args.ray_address else {})}
         if lake and not lake_reachable(lake):
             return 2
+        server_ready()
         result = pipeline_flow(lake, fingerprint=inputs, **arguments)
     except (NothingIngestedError, ConfigError, CorpusLayoutError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

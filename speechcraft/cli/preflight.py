@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable
 
 
 def quiet_services(foreground: bool = True) -> None:
@@ -47,3 +49,27 @@ def lake_reachable(lake: str) -> bool:
         print(f"error: {exc}", file=sys.stderr)
         return False
     return True
+
+
+def start_prefect_server_early() -> Callable[[], None]:
+    """Without a Prefect API (a plain command), the first flow starts Prefect's temporary server in a
+    subprocess and waits for it: seconds, during which this process does nothing. Started here, in a
+    thread, it comes up while this process imports the pipeline (the other seconds of start-up); the
+    returned function waits for it before the first flow. Should the early start fail, the flow's own start
+    tries again and reports what went wrong."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return lambda: None
+
+    def start() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        try:
+            SubprocessASGIServer().start()
+        except Exception:  # noqa: BLE001 - the flow's own start retries and reports it
+            pass
+
+    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    thread.start()
+    return thread.join
