@@ -10,10 +10,13 @@ throughput goes to `run_stages`.
 """
 from __future__ import annotations
 
+import contextvars
 import importlib.util
+import threading
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from prefect import flow, get_run_logger
@@ -23,6 +26,7 @@ from ..models.text_embedder import INSTALL_HINT
 from ..settings import annotate_defaults
 from ..stages import STEPS
 from ..tasks.corpora import get_reader
+from ..tasks.search_index import preload_embedder
 from ..warehouse import Lakehouse
 from ..warehouse.fingerprints import forget_complete_run, record_complete_run
 from ..warehouse.runs import finish_run, start_run
@@ -105,6 +109,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                     if source.get("stress") is not None:
                         _emphasize(record, lake, source["stress"], name, f"emphasize:{step}", runner, show_progress,
                                    results)
+            if "describe" in steps and record.changed:
+                preload_embedder()      # new clips mean new texts to index: load the embedder meanwhile
             if "annotate" in steps:
                 results["annotate"] = record.annotate(lambda: on_runner(annotate_flow, runner)(
                     lake.uri, runner=runner, show_progress=show_progress, **(annotate or {})))
@@ -114,6 +120,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 results["describe"] = record.flow("describe", lambda: on_runner(describe_flow, runner)(
                     lake.uri, options=describe or None, runner=runner, show_progress=show_progress,
                     search_index=False))
+                # the search index changes no export: it is built beside the check and the exports, not after
+                index_built = _in_background(lambda: _search_index(record, lake, results))
             if "check" in steps:
                 if record.changed or not _checked_before(lake):
                     from .check import check_flow    # great-expectations takes seconds to import: only when due
@@ -126,7 +134,7 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                 _export(record, lake, exports, export_root, export_audio, quality, runner, show_progress, results,
                         export_filters)
             if "describe" in steps:
-                _search_index(record, lake, results)
+                index_built()
     except BaseException as exc:
         finish_run(lake, run, "failed", record.counts(), error=f"{type(exc).__name__}: {exc}")
         if fingerprint is not None:
@@ -200,6 +208,28 @@ def _export(record: "StepRecorder", lake: Lakehouse, exports: list[str], export_
             continue
         results[f"export:{fmt}"] = record.flow(f"export:{fmt}", lambda f=fmt, o=out: on_runner(export_flow, runner)(
             f, o, lake_uri=lake.uri, audio=audio, runner=runner, show_progress=show_progress, filters=filters))
+
+
+def _in_background(step: Callable[[], None]) -> Callable[[], None]:
+    """Run a step in a thread, inside this flow's context (so its flow is this run's subflow); the returned
+    function waits for it and raises what it raised."""
+    context = contextvars.copy_context()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            context.run(step)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="pipeline-step", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+    return wait
 
 
 def _search_index(record: "StepRecorder", lake: Lakehouse, results: dict) -> None:

@@ -9,6 +9,7 @@ embedded through BERT's per-character vocabulary, which finds close wordings but
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -49,7 +50,16 @@ def embedder_name(model: str | None = None) -> str:
     return BUNDLED if model in (None, BUNDLED) else model
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()
+
+
 def load_embedder(model: str | None = None) -> TextEmbedder:
-    """One loaded model per process (loading takes seconds; embedding a query, milliseconds)."""
+    """One loaded model per process (loading takes seconds; embedding a query, milliseconds). Locked: the
+    pipeline loads it in a background thread while it annotates, and the search index may ask meanwhile."""
+    with _LOADING:
+        return _load(model)
+
+
+@lru_cache(maxsize=2)
+def _load(model: str | None) -> TextEmbedder:
     return TextEmbedder(model)

@@ -4,6 +4,8 @@ A text re-published with other words, or a new embedding model, is embedded agai
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import threading
 from datetime import datetime, timezone
 
 from prefect import task
@@ -42,7 +44,10 @@ def index_texts(lake_uri: str, model: str | None = None) -> dict:
     embedder = load_embedder(model) if todo else None
     for start in range(0, len(todo), BATCH):
         batch = todo[start:start + BATCH]
-        vectors = embedder.embed([r["text"] for r in batch])
+        # a wording shared by several clips (the same labels, the same sentence read twice) is embedded once
+        unique = list(dict.fromkeys(r["text"] for r in batch))
+        by_text = dict(zip(unique, embedder.embed(unique)))
+        vectors = [by_text[r["text"]] for r in batch]
         now = datetime.now(timezone.utc)
         lake.upsert("text_vectors", [
             {"vector_id": f"{r['clip_id']}/{r['kind']}", "text_id": r["text_id"], "clip_id": r["clip_id"],
@@ -55,3 +60,20 @@ def index_texts(lake_uri: str, model: str | None = None) -> dict:
         if indexed >= VECTOR_INDEX_ROWS:
             lake.build_vector_index("text_vectors", "vector")
     return {"model": name, "embedded": len(todo), "indexed": indexed}
+
+
+def preload_embedder(model: str | None = None) -> threading.Thread | None:
+    """Import sentence-transformers and load the embedder in a background thread (seconds of single-threaded
+    start-up that the annotate step's worker processes leave room for); None where it is not installed."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return None
+
+    def load() -> None:
+        try:
+            load_embedder(model)
+        except Exception:  # noqa: BLE001 - the index step loads it again and reports what is wrong
+            pass
+
+    thread = threading.Thread(target=load, name="embedder-preload", daemon=True)
+    thread.start()
+    return thread
