@@ -42,6 +42,10 @@ def validate_flow(lake_uri: str | None = None, stage: str = "speaker", reference
     table, hint = NEEDS[stage]
     if not lake.exists(table):
         raise NothingToValidateError(hint)
+    if stage == "emphasis" and not reference and not emphasis.against_held_out(lake):
+        # answers from the shipped detector alone: nothing here is known to score them against
+        raise NothingToValidateError("no held-out regenerated clips to score the emphasis detector on: run "
+                                     "`speechcraft emphasize`, then `speechcraft annotate --stage emphasis`")
     path = Path(reference) if reference else None
     if path and stage == "speaker":
         validation.read_reference(path)          # a malformed file fails before anything is recorded

@@ -10,11 +10,15 @@ sentences included) on out-of-fold scores of the training clips.
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from .reverberation import TreeEnsemble
 from .word_aligner import WordSpan, expected_units
 from .word_prosody import Frames
 
@@ -22,6 +26,8 @@ FEATURE_SET = "word-prosody-v1"
 FEATURE_NAMES = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_st", "energy_db",
                  "energy_peak_db", "energy_over_others_db", "duration_log_ratio", "duration_over_others",
                  "tilt_db", "voiced_share", "position", "is_first", "is_last", "f0_peak_z", "energy_z", "duration_z")
+PACKAGED_PATH = Path(__file__).parent / "data" / "emphasis_detector.npz"
+MISSING = -99.0                   # a feature a word lacks (no voiced frame): the shipped trees need a number
 CLASSIFIER_PARAMS = {"max_iter": 300, "learning_rate": 0.06, "max_leaf_nodes": 15, "l2_regularization": 1.0}
 
 
@@ -155,3 +161,35 @@ class EmphasisClassifier:
     def from_bytes(cls, blob: bytes) -> "EmphasisClassifier":
         state = pickle.loads(blob)
         return cls(state["model"], state["threshold"])
+
+
+class PackagedDetector:
+    """The shipped detector of one language: regression trees over the word features (a word's score is its
+    predicted chance of being the stressed one) and the sentence threshold chosen on the training voices'
+    out-of-fold scores."""
+
+    def __init__(self, trees: TreeEnsemble, threshold: float, version: str):
+        self.trees, self.threshold, self.version = trees, threshold, version
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        return self.trees.predict(np.nan_to_num(features, nan=MISSING)) if len(features) else np.zeros(0)
+
+    def detect(self, features: np.ndarray) -> Detection:
+        return sentence_decision(self.scores(features), self.threshold)
+
+
+@lru_cache(maxsize=2)
+def packaged_detectors(path: str | None = None) -> dict[str, PackagedDetector]:
+    """language -> the shipped detector; empty when the file is missing or was made for other features."""
+    path = Path(path or PACKAGED_PATH)
+    if not path.is_file():
+        return {}
+    version = "packaged-" + hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    if str(arrays.pop("feature_set")) != FEATURE_SET:
+        return {}
+    languages = {k.split(".", 1)[0] for k in arrays}
+    return {lang: PackagedDetector(TreeEnsemble({k.split(".", 1)[1]: v for k, v in arrays.items()
+                                                 if k.startswith(f"{lang}.")}),
+                                   float(arrays[f"{lang}.sentence_threshold"]), version) for lang in sorted(languages)}

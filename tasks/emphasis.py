@@ -1,5 +1,7 @@
 """The emphasis stage: word spans and prosodic features for every clip with a transcript, a detector trained on
 the regenerated stressed clips (their parents are the no-emphasis examples), and its answer for every clip.
+Where a language has no stressed clips to train on (`emphasize` has not run), the detector shipped with the
+package (models/data/emphasis_detector.npz) answers instead, so every clip with a transcript gets a word or none.
 
 Held out of training, deterministically by hash: a share of the speakers and a share of the sentences. The
 detector is validated on clips whose speaker AND sentence are both held out (stressed clips and their
@@ -17,7 +19,8 @@ import numpy as np
 import polars as pl
 from prefect import task
 
-from ..models.emphasis_detector import CLASSIFIER_PARAMS, FEATURE_SET, EmphasisClassifier, word_features
+from ..models.emphasis_detector import CLASSIFIER_PARAMS, FEATURE_SET, EmphasisClassifier, PackagedDetector, \
+    packaged_detectors, word_features
 from ..models.keywords import split_words
 from ..models.word_aligner import word_spans
 from ..models.signal import Contours
@@ -145,6 +148,17 @@ def _detector(lake: Lakehouse, train: pl.DataFrame, language: str, stats: Detect
     return detector, version
 
 
+def _packaged(language: str, stats: DetectorStats) -> tuple[PackagedDetector | None, str | None]:
+    """The shipped detector, where the lakehouse has none of its own for `language`."""
+    detector = packaged_detectors().get(language)
+    if detector is None:
+        return None, None
+    stats.skipped[language] = (f"{stats.skipped[language]}; meanwhile the shipped detector "
+                               f"({detector.version}) answers")
+    stats.detectors[language] = detector.version
+    return detector, detector.version
+
+
 def train_and_detect(lake: Lakehouse, run_id: str) -> DetectorStats:
     """Train (or reuse) one detector per language on the training split, then write every clip's answer."""
     data = emphasis_data(lake)
@@ -155,6 +169,8 @@ def train_and_detect(lake: Lakehouse, run_id: str) -> DetectorStats:
         "emphasis", ["clip_id", "config_hash", "input_hash"]).to_pylist()}
     for language in sorted(set(data["language"])):
         detector, version = _detector(lake, train.filter(pl.col("language") == language), language, stats)
+        if detector is None:
+            detector, version = _packaged(language, stats)
         if detector is None:
             continue
         config_hash = config_digest({"detector": version})

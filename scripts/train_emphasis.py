@@ -1,0 +1,158 @@
+"""Train the emphasis detector shipped as models/data/emphasis_detector.npz, and print its figures.
+
+    .venv/bin/python scripts/train_emphasis.py [--workers 2] [--out models/data/emphasis_detector.npz]
+
+Deterministic: the speech is generated from fixed voices, sentences and hashes (scripts/train_emphasis_data.py),
+the trees are fitted with a fixed seed. Per language, the training voices read two thirds of the sentences,
+each sentence once plain and once with a word stressed by WORLD, SSML <prosody> or SSML <emphasis> at one of
+several strengths. The word scorer is scikit-learn's gradient-boosted regression trees on "is this the stressed
+word"; the sentence threshold is the one that maximises sentence-level accuracy on out-of-fold scores (folds
+grouped by voice). The figures (bench/emphasis.py prints the same) are, per language:
+
+- tuning: the training clips' own figure (in sample) and the out-of-fold one the threshold was chosen on;
+- held out: voices AND sentences never trained on, plain and stressed by SSML, by WORLD, by Praat PSOLA (a
+  method never trained on), and English flite voices (recordings of real people) plain and PSOLA-stressed;
+- never saw the method: a detector trained on WORLD alone, judged on the held-out SSML set.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+import train_emphasis_data as data  # noqa: E402
+from train_c50 import export_gbr  # noqa: E402
+
+LANGUAGES = ("en", "zh")
+TRAIN_METHODS = ["world", "prosody", "emphasis"]
+TREE_PARAMS = dict(n_estimators=300, max_depth=4, learning_rate=0.05, subsample=0.8, min_samples_leaf=10)
+FOLDS = 5
+TUNING = ("tuning: training clips, in sample", "tuning: training clips, out of fold")
+
+
+def sentences_of(found) -> list[tuple[np.ndarray, int | None]]:
+    return [(f, item.stressed if item.method != "plain" else None) for item, f in found]
+
+
+def _fit(sentences):
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    from speechcraft.models.emphasis_detector import MISSING
+
+    x = np.nan_to_num(np.vstack([f for f, _ in sentences]), nan=MISSING)
+    y = np.concatenate([np.arange(len(f)) == truth for f, truth in sentences]).astype(float)
+    return GradientBoostingRegressor(random_state=0, **TREE_PARAMS).fit(x, y)
+
+
+def _scores(model, sentences):
+    from speechcraft.models.emphasis_detector import MISSING
+
+    return [(model.predict(np.nan_to_num(f, nan=MISSING)), truth) for f, truth in sentences]
+
+
+def train(found) -> tuple[object, float, list]:
+    """(trees, threshold, out-of-fold scores) on (item, features) pairs, folds grouped by voice."""
+    from sklearn.model_selection import GroupKFold
+
+    from speechcraft.models.emphasis_detector import best_threshold
+
+    sentences, groups = sentences_of(found), np.array([item.voice for item, _ in found])
+    oof: list = [None] * len(sentences)
+    for fit, test in GroupKFold(n_splits=FOLDS).split(np.zeros(len(sentences)), groups=groups):
+        model = _fit([sentences[i] for i in fit])
+        for i, scored in zip(test, _scores(model, [sentences[i] for i in test])):
+            oof[i] = scored
+    return _fit(sentences), best_threshold(oof), oof
+
+
+def accuracy(scored, threshold: float) -> dict:
+    """Sentence-level accuracy (a plain sentence is right only when no word is flagged), and per class."""
+    from speechcraft.models.emphasis_detector import sentence_decision
+
+    right = np.array([sentence_decision(s, threshold).word_index == t for s, t in scored])
+    stressed = np.array([t is not None for _, t in scored])
+    return {"n": len(scored), "accuracy": right.mean() if len(right) else float("nan"),
+            "stressed": right[stressed].mean() if stressed.any() else float("nan"),
+            "none": right[~stressed].mean() if (~stressed).any() else float("nan")}
+
+
+def held_out_sets(language: str) -> dict[str, list]:
+    """name -> items: held-out voices and sentences, plain and stressed by each way."""
+    sets = {"SSML <prosody>/<emphasis>": data.plan(language, "held_out", ["prosody", "emphasis"]),
+            "WORLD regeneration": data.plan(language, "held_out", ["world"]),
+            "Praat PSOLA (never trained on)": data.plan(language, "held_out", ["psola"])}
+    if language == "en":
+        sets["flite voices, PSOLA"] = data.plan("en", "held_out", ["psola"],
+                                                voices=[f"flite:{v}" for v in data.FLITE_VOICES])
+    return sets
+
+
+def figures(detectors: dict, workers: int, world_only: bool = True) -> list[tuple[str, str, dict]]:
+    """(language, set, accuracy) of the shipped `detectors` (language -> PackagedDetector) on every held-out set,
+    and, with `world_only`, of a detector trained on WORLD stress alone on the SSML set."""
+    rows = []
+    for language in LANGUAGES:
+        detector = detectors[language]
+        for name, items in held_out_sets(language).items():
+            found = data.feature_sets(items, workers)
+            scored = [(detector.scores(f), t) for f, t in sentences_of(found)]
+            rows.append((language, name, accuracy(scored, detector.threshold)))
+        if world_only:
+            model, threshold, _ = train(data.feature_sets(data.plan(language, "train", ["world"]), workers))
+            ssml = data.feature_sets(held_out_sets(language)["SSML <prosody>/<emphasis>"], workers)
+            rows.append((language, "SSML, detector trained on WORLD only", accuracy(_scores(model, sentences_of(ssml)),
+                                                                                   threshold)))
+    return rows
+
+
+def tuning_rows(path: Path | None = None) -> list[tuple[str, str, dict]]:
+    """The figures on the training clips that `main` stored in the shipped file."""
+    from speechcraft.models.emphasis_detector import PACKAGED_PATH
+
+    with np.load(path or PACKAGED_PATH, allow_pickle=False) as stored:
+        return [(language, name, dict(zip(("n", "accuracy", "stressed", "none"), values)))
+                for language in LANGUAGES for name, values in zip(TUNING, stored[f"{language}.tuning"])]
+
+
+def print_rows(rows, paper: dict | None = None) -> None:
+    print(f"{'sentence-level accuracy':48}{'lang':>5}{'n':>6}{'all':>8}{'stressed':>10}{'none':>8}"
+          + (f"{'paper':>8}" if paper else ""))
+    for language, name, a in rows:
+        print(f"{name:48}{language:>5}{int(a['n']):6d}{a['accuracy']:8.1%}{a['stressed']:10.1%}{a['none']:8.1%}"
+              + (f"{paper[language]:8.2%}" if paper else ""))
+
+
+def main(argv=None) -> int:
+    from speechcraft.models.emphasis_detector import FEATURE_SET, PACKAGED_PATH, packaged_detectors
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=PACKAGED_PATH)
+    args = parser.parse_args(argv)
+    arrays: dict = {"feature_set": np.array(FEATURE_SET)}
+    rows = []
+    for language in LANGUAGES:
+        found = data.feature_sets(data.plan(language, "train", TRAIN_METHODS), args.workers)
+        model, threshold, oof = train(found)
+        tuning = [(language, TUNING[0], accuracy(_scores(model, sentences_of(found)), threshold)),
+                  (language, TUNING[1], accuracy(oof, threshold))]
+        rows += tuning
+        # kept beside the trees, so bench/emphasis.py reports them without refitting
+        arrays[f"{language}.tuning"] = np.array([[a["n"], a["accuracy"], a["stressed"], a["none"]] for *_, a in tuning])
+        arrays.update({f"{language}.{k}": v for k, v in export_gbr(model, -1.0, 2.0).items()})
+        arrays[f"{language}.sentence_threshold"] = np.float64(threshold)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
+    packaged_detectors.cache_clear()
+    print(f"wrote {args.out}")
+    print_rows(rows + figures(packaged_detectors(str(args.out)), args.workers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
