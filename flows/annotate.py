@@ -16,7 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ..models.registry import BACKENDS, MODEL_STAGES, default_backend, load_backend
 from ..settings import cache_dir
 from ..stages import ANNOTATION_STAGES
-from ..tasks import attributes, emphasis, model_stages, speakers, validation
+from ..tasks import attributes, duplicates, emphasis, model_stages, speakers, validation, voices
 from ..tasks.acoustic_analysis import AcousticConfig
 from ..tasks.acoustics import CONTOURS_TABLE, acoustics_batch, default_workers, pending_clips, store_acoustics, \
     stored_contours
@@ -109,8 +109,11 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
             else:
                 result[stage] = _model_stage(lake, stage, options[stage], corpus, batches, run_id)
             record.counts = _counts(result)
-            if stage == "speaker":
-                result["speaker_training"] = _speaker_labels(lake, options[stage], run_id)
+        if "voice" in stages:        # clusters first: they are the speakers of clips whose corpus names none
+            result["voice_clusters"] = asdict(voices.update(lake, run_id))
+        result["duplicates"] = asdict(duplicates.update(lake))
+        if "speaker" in stages:      # after the voice stage: the classifier reads the voice vectors too
+            result["speaker_training"] = _speaker_labels(lake, options["speaker"], run_id)
         result["labels"] = asdict(relabel(lake, min_population))
         if "speaker" in stages or "emphasis" in stages or reference:
             rows = validation.against_metadata(lake) if "speaker" in stages or reference else []

@@ -5,6 +5,11 @@ whose corpus labels them (AISHELL-3, LibriTTS-R, folders with a speakers.tsv). A
 labelled speakers per class are held out of training, deterministically, so that validation always
 measures the classifier on voices it has never heard. A trained classifier is stored in `classifiers` under
 a version that hashes its training clips; the same clips give the same version and no retraining.
+
+Where clips have a voice vector (the voice stage), a second classifier per attribute reads it beside the
+F0/cepstral features (VOICE_FEATURE_SET) and answers for those clips; the others keep the first. A speaker is
+the effective one (`clip_speakers`: the corpus's id, else the voice cluster), so a held-out voice cluster is
+held out with all its clips.
 """
 from __future__ import annotations
 
@@ -17,8 +22,10 @@ from datetime import datetime, timezone
 import numpy as np
 import polars as pl
 
-from ..models.speaker_classifier import CLASSIFIER_PARAMS, FEATURE_SET, SpeakerClassifier
+from ..models.speaker_classifier import CLASSIFIER_PARAMS, FEATURE_SET, VOICE_FEATURE_SET, SpeakerClassifier
 from ..warehouse import Lakehouse
+from ..warehouse.schema import VOICE_TABLE
+from ..warehouse.sql import query
 from .lineage import parent_corpus, speaker_key
 
 # attribute -> (its metadata column, the prediction columns of `speakers`)
@@ -35,6 +42,7 @@ SPEAKER_COLUMNS = ["gender", "gender_prob", "gender_source", "age_group", "age_y
 @dataclass
 class SpeakerStats:
     classifiers: dict[str, str | None] = field(default_factory=dict)   # attribute -> version in force
+    voice_classifiers: dict[str, str | None] = field(default_factory=dict)   # the same, with the voice vector
     skipped: dict[str, str] = field(default_factory=dict)              # attribute -> why none was trained
     from_metadata: int = 0
     predicted: int = 0
@@ -56,28 +64,61 @@ def held_out_speakers(clips: pl.DataFrame) -> set[str]:
 
 
 def speaker_clips(lake: Lakehouse) -> pl.DataFrame:
-    clips = pl.from_arrow(lake.read("clips", ["clip_id", "corpus", "speaker_id", "meta_gender", "meta_age_group"]))
+    """Every clip with its effective speaker id (the view clip_speakers) and its speaker key."""
+    clips = pl.from_arrow(query("""SELECT c.clip_id, c.corpus, s.speaker_id, c.meta_gender, c.meta_age_group
+                                   FROM clips c JOIN clip_speakers s USING (clip_id) ORDER BY c.clip_id""",
+                                lake.uri))
     return clips.with_columns(speaker=pl.struct("corpus", "speaker_id", "clip_id").map_elements(
         lambda r: speaker_key(r["corpus"], r["speaker_id"], r["clip_id"]), return_dtype=pl.String))
+
+
+def _features(lake: Lakehouse) -> pl.DataFrame:
+    """clip_id, features (FEATURE_SET), voice_features (VOICE_FEATURE_SET: null without a voice vector)."""
+    features = pl.from_arrow(lake.read("speaker_features", ["clip_id", "features", "input_hash"]))
+    voices = pl.from_arrow(lake.read(VOICE_TABLE, ["clip_id", "voice_embedding"]))
+    voices = voices.filter(pl.col("voice_embedding").is_not_null()).select(
+        "clip_id", pl.col("voice_embedding").arr.to_list())
+    return (features.join(voices, on="clip_id", how="left")
+            .with_columns(voice_features=pl.when(pl.col("voice_embedding").is_not_null())
+                          .then(pl.concat_list(pl.col("features").cast(pl.List(pl.Float32)),
+                                               pl.col("voice_embedding").cast(pl.List(pl.Float32)))))
+            .drop("voice_embedding"))
+
+
+def _predict(lake: Lakehouse, data: pl.DataFrame, held: set[str], attribute: str, meta: str,
+             stats: SpeakerStats) -> pl.DataFrame:
+    """clip_id, predicted label, its probability and the classifier that made it, per clip with features:
+    the voice classifier where the clip has a voice vector and one could be trained, the other elsewhere."""
+    _, label_column, prob_column = ATTRIBUTES[attribute]
+    done = pl.DataFrame(schema={"clip_id": pl.String, label_column: pl.String, prob_column: pl.Float64,
+                                f"{attribute}_classifier": pl.String})
+    for column, feature_set, versions in (("voice_features", VOICE_FEATURE_SET, stats.voice_classifiers),
+                                          ("features", FEATURE_SET, stats.classifiers)):
+        classifier, version = _classifier(lake, data, held, attribute, meta, stats, column, feature_set)
+        versions[attribute] = version
+        todo = data.filter(pl.col(column).is_not_null() & ~pl.col("clip_id").is_in(done["clip_id"].to_list()))
+        if classifier is None or todo.is_empty():
+            continue
+        labels, probs = classifier.predict(np.array(todo[column].to_list(), dtype=np.float32))
+        done = pl.concat([done, todo.select("clip_id").with_columns(
+            pl.Series(label_column, labels, dtype=pl.String), pl.Series(prob_column, probs, dtype=pl.Float64),
+            pl.lit(f"classifier:{version}", pl.String).alias(f"{attribute}_classifier"))])
+    if stats.classifiers.get(attribute) or stats.voice_classifiers.get(attribute):
+        stats.skipped.pop(attribute, None)      # one of the two was trained
+    return done
 
 
 def train_and_predict(lake: Lakehouse, run_id: str, annotator: str, config_hash: str) -> SpeakerStats:
     """Train (or reuse) the gender and age-group classifiers, then write every clip's speaker row."""
     clips = speaker_clips(lake)
-    features = pl.from_arrow(lake.read("speaker_features", ["clip_id", "features", "input_hash"]))
-    data = clips.join(features, on="clip_id", how="left")
+    data = clips.join(_features(lake), on="clip_id", how="left")
     held = held_out_speakers(clips)
     stats = SpeakerStats()
     predictions = data.select("clip_id")
-    has_features = data["features"].is_not_null()
-    matrix = np.array(data.filter(has_features)["features"].to_list(), dtype=np.float32)
-    for attribute, (meta, label_column, prob_column) in ATTRIBUTES.items():
-        classifier, version = _classifier(lake, data, held, attribute, meta, stats)
-        labels, probs = classifier.predict(matrix) if classifier else ([None] * len(matrix), [None] * len(matrix))
-        predicted = data.filter(has_features).select("clip_id").with_columns(
-            pl.Series(label_column, labels, dtype=pl.String), pl.Series(prob_column, probs, dtype=pl.Float64),
-            pl.lit(f"classifier:{version}" if version else None, pl.String).alias(f"{attribute}_classifier"))
-        predictions = predictions.join(predicted, on="clip_id", how="left")
+    for attribute, (meta, _, _) in ATTRIBUTES.items():
+        predictions = predictions.join(_predict(lake, data, held, attribute, meta, stats), on="clip_id", how="left")
+    models = {**{a: v for a, v in stats.classifiers.items() if v},
+              **{f"{a}+voice": v for a, v in stats.voice_classifiers.items() if v}}
     rows = (data.select("clip_id", "meta_gender", "meta_age_group").join(predictions, on="clip_id")
             .with_columns(
                 gender=pl.coalesce("meta_gender", "predicted_gender"),
@@ -90,7 +131,7 @@ def train_and_predict(lake: Lakehouse, run_id: str, annotator: str, config_hash:
                 .otherwise("age_group_classifier"),
                 age_years=pl.lit(None, pl.Float64),
                 backend=pl.lit("embedded"),
-                model=pl.lit(", ".join(f"{a}:{v}" for a, v in stats.classifiers.items() if v) or "corpus metadata"))
+                model=pl.lit(", ".join(f"{a}:{v}" for a, v in models.items()) or "corpus metadata"))
             .filter(pl.col("gender").is_not_null() | pl.col("age_group").is_not_null()))
     stats.from_metadata = rows.filter(pl.col("gender_source") == "corpus").height
     stats.predicted = rows.filter(pl.col("gender_source") != "corpus").height
@@ -99,31 +140,34 @@ def train_and_predict(lake: Lakehouse, run_id: str, annotator: str, config_hash:
 
 
 def _classifier(lake: Lakehouse, data: pl.DataFrame, held: set[str], attribute: str, meta: str,
-                stats: SpeakerStats) -> tuple[SpeakerClassifier | None, str | None]:
-    train = data.filter(pl.col(meta).is_not_null() & pl.col("features").is_not_null()
+                stats: SpeakerStats, column: str = "features",
+                feature_set: str = FEATURE_SET) -> tuple[SpeakerClassifier | None, str | None]:
+    train = data.filter(pl.col(meta).is_not_null() & pl.col(column).is_not_null()
                         & ~pl.col("speaker").is_in(sorted(held))).sort("clip_id")
     classes = sorted(set(train[meta]))
     if train.height < MIN_TRAINING_CLIPS or len(classes) < 2:
-        stats.classifiers[attribute] = None
         stats.skipped[attribute] = (f"{train.height} labelled clips with {len(classes)} {attribute} class(es); "
                                     f"training needs {MIN_TRAINING_CLIPS}+ clips and 2+ classes")
         return None, None
-    digest = hashlib.sha256(json.dumps([FEATURE_SET, CLASSIFIER_PARAMS, attribute]).encode())
-    for clip_id, label, input_hash in train.select("clip_id", meta, "input_hash").iter_rows():
-        digest.update(f"\x1f{clip_id}\x1e{label}\x1e{input_hash}".encode())
+    digest = hashlib.sha256(json.dumps([feature_set, CLASSIFIER_PARAMS, attribute]).encode())
+    grouped = feature_set == VOICE_FEATURE_SET      # its reading is chosen by folds of speakers
+    for clip_id, label, input_hash, speaker in train.select("clip_id", meta, "input_hash", "speaker").iter_rows():
+        # with the speaker where folds read it: a new clustering retrains
+        digest.update(f"\x1f{clip_id}\x1e{label}\x1e{input_hash}{chr(30) + speaker if grouped else ''}".encode())
     version = digest.hexdigest()[:12]
-    stats.classifiers[attribute] = version
     stored = lake.lookup("classifiers", [f"{attribute}/{version}"], ["classes", "blob"])
     if stored.num_rows:
         row = stored.to_pylist()[0]
         return SpeakerClassifier.from_bytes(attribute, row["classes"], row["blob"]), version
-    classifier = SpeakerClassifier.fit(attribute, np.array(train["features"].to_list(), dtype=np.float32),
-                                       train[meta].to_list())
+    classifier = SpeakerClassifier.fit(attribute, np.array(train[column].to_list(), dtype=np.float32),
+                                       train[meta].to_list(),
+                                       groups=train["speaker"].to_list() if grouped else None)
     lake.upsert("classifiers", [{
         "classifier_id": f"{attribute}/{version}", "attribute": attribute, "version": version,
-        "feature_set": FEATURE_SET, "classes": classifier.classes, "n_train": train.height,
+        "feature_set": feature_set, "classes": classifier.classes, "n_train": train.height,
         "train_speakers": train["speaker"].n_unique(), "train_corpora": sorted(set(train["corpus"])),
-        "held_out_speakers": sorted(held), "params": json.dumps(CLASSIFIER_PARAMS), "blob": classifier.to_bytes(),
+        "held_out_speakers": sorted(held), "params": json.dumps({**CLASSIFIER_PARAMS, "reading": getattr(
+            classifier.pipeline, "reading", "features")}), "blob": classifier.to_bytes(),
         "created_at": datetime.now(timezone.utc)}])
     return classifier, version
 

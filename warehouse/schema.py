@@ -364,6 +364,39 @@ CLIP_INPUTS = pa.schema([
     ("input_hash", pa.string()),         # the stage rows' input_hash of those inputs (tasks: ClipJob.input_hash)
 ])
 
+VOICE_DIM = 256                          # the voice stage's vectors (models/voice_encoder.py DIM)
+
+# Pseudo-speakers of the clips whose corpus gives no speaker id (tasks/voices.py): a clip, once assigned,
+# keeps its cluster; new clips join the nearest centroid within the threshold or open a new cluster.
+VOICE_CLUSTERS = pa.schema([
+    ("clip_id", pa.string()),
+    ("corpus", pa.string()),             # the corpus the cluster belongs to (a regenerated clip: its parent's)
+    ("voice_cluster", pa.string()),      # "<corpus>/voice-0007": numbered in order of opening, never renumbered
+    ("similarity", pa.float64()),        # cosine to the cluster's centroid when it was assigned
+    ("clustering_version", pa.string()), # method, threshold and the voice stage's config hash
+    ("run_id", pa.string()),
+    ("assigned_at", TIMESTAMP),
+])
+
+VOICE_CENTROIDS = pa.schema([
+    ("voice_cluster", pa.string()),
+    ("corpus", pa.string()),
+    ("centroid", pa.list_(pa.float32(), VOICE_DIM)),   # mean of its clips' vectors, L2-normalised
+    ("n_clips", pa.int64()),
+    ("clustering_version", pa.string()),
+    ("updated_at", TIMESTAMP),
+])
+
+# The same recording in two places (tasks/duplicates.py): every clip of a group but one points at the one kept.
+DUPLICATES = pa.schema([
+    ("clip_id", pa.string()),            # the copy the exports skip
+    ("duplicate_of", pa.string()),       # the clip of its group that is kept (the smallest clip_id)
+    ("kind", pa.string()),               # exact (same audio bytes and span) / near (voice, duration, transcript)
+    ("score", pa.float64()),             # cosine of the two voice vectors (1.0 for exact)
+    ("method_version", pa.string()),
+    ("found_at", TIMESTAMP),
+])
+
 TABLES: dict[str, tuple[pa.Schema, str]] = {
     "clips": (CLIPS, "clip_id"),
     "rejects": (REJECTS, "reject_id"),
@@ -386,6 +419,9 @@ TABLES: dict[str, tuple[pa.Schema, str]] = {
     "quality_runs": (QUALITY_RUNS, "result_id"),
     "text_vectors": (TEXT_VECTORS, "vector_id"),
     "clip_inputs": (CLIP_INPUTS, "inputs_digest"),
+    "voice_clusters": (VOICE_CLUSTERS, "clip_id"),
+    "voice_centroids": (VOICE_CENTROIDS, "voice_cluster"),
+    "duplicates": (DUPLICATES, "clip_id"),
 }
 
 # Attribute stages (tasks/attributes/) each write one table named `attr_<stage>`: clip_id, the columns the
@@ -431,3 +467,9 @@ def declared_columns(names: list[str]) -> list[str]:
     provenance = {name for name, _ in STAGE_COLUMNS}
     return [name for name in names if name != "clip_id" and name not in provenance]
 
+
+
+# The voice stage's table (tasks/attributes/voice.py declares the same), declared here too so that the views
+# over it (voices, clip_speakers) exist in a process that never imported the stage.
+VOICE_TABLE = attribute_table("voice")
+TABLES[VOICE_TABLE] = (attribute_schema({"voice_embedding": pa.list_(pa.float32(), VOICE_DIM)}), "clip_id")

@@ -13,16 +13,34 @@ _LABEL_RANK = ("CASE " + " ".join(f"WHEN attribute = '{attribute}' AND label = '
                + f" ELSE {max(len(names) for names in _ORDERS.values())} END")
 
 VIEWS: dict[str, str] = {
+    # The effective speaker of every clip: the corpus's speaker id, else its voice cluster (tasks/voices.py:
+    # pseudo-speakers of corpora without speaker ids). Everything per speaker reads this one column.
+    "clip_speakers": """
+        SELECT c.clip_id, c.corpus, coalesce(c.speaker_id, vc.voice_cluster) AS speaker_id,
+               CASE WHEN c.speaker_id IS NOT NULL THEN 'corpus'
+                    WHEN vc.voice_cluster IS NOT NULL THEN 'voice_cluster:' || vc.clustering_version END
+                   AS speaker_source,
+               c.speaker_id AS corpus_speaker_id, vc.voice_cluster
+        FROM clips c LEFT JOIN voice_clusters vc USING (clip_id)""",
+    # One row per clip with a voice vector: what voice search and duplicate finding read. Nearest voices in
+    # SQL: ORDER BY array_cosine_similarity(voice_embedding, (SELECT voice_embedding FROM voices WHERE
+    # clip_id = '...')) DESC (docs/voices.md). `len(...) > 0`, not IS NOT NULL: that filter, pushed down into
+    # the Lance scan, fails on a fixed-size-list column.
+    "voices": """
+        SELECT s.clip_id, s.corpus, s.speaker_id, s.speaker_source, s.voice_cluster, c.duration_s,
+               v.voice_embedding
+        FROM attr_voice v JOIN clip_speakers s USING (clip_id) JOIN clips c USING (clip_id)
+        WHERE len(v.voice_embedding) > 0""",
     # One row per corpus: what is in the lakehouse at a glance.
     "corpus_summary": """
-        SELECT corpus, language, count(*) AS clips, count(DISTINCT speaker_id) AS speakers,
+        SELECT corpus, language, count(*) AS clips, count(DISTINCT s.speaker_id) AS speakers,
                round(sum(duration_s) / 3600, 3) AS hours
-        FROM clips GROUP BY corpus, language ORDER BY corpus""",
+        FROM clips JOIN clip_speakers s USING (clip_id, corpus) GROUP BY corpus, language ORDER BY corpus""",
     # One row per clip: what it is and its labels, without the measurements and texts (a narrower join
     # than clip_annotations: what label counts and filters read).
     "clip_labels": """
-        SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.duration_s,
-               coalesce(nullif(trim(c.transcript), ''), t.text) AS transcript,
+        SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, sp.speaker_id, sp.speaker_source,
+               c.duration_s, coalesce(nullif(trim(c.transcript), ''), t.text) AS transcript,
                CASE WHEN nullif(trim(c.transcript), '') IS NOT NULL THEN 'corpus'
                     WHEN t.text IS NOT NULL THEN t.model END AS transcript_source,
                coalesce(s.gender, l.gender, c.meta_gender) AS gender,
@@ -38,6 +56,7 @@ VIEWS: dict[str, str] = {
                em.score AS emphasis_score, sc.parent_clip_id,
                c.audio_path, c.start_s, c.end_s
         FROM clips c
+        JOIN clip_speakers sp USING (clip_id)
         LEFT JOIN labels l USING (clip_id)
         LEFT JOIN speakers s USING (clip_id)
         LEFT JOIN emotions e USING (clip_id)
@@ -46,8 +65,8 @@ VIEWS: dict[str, str] = {
         LEFT JOIN emphasis em USING (clip_id)""",
     # One row per clip: what it is, what was measured, its labels and its published texts.
     "clip_annotations": """
-        SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.duration_s,
-               c.transcript, c.transcript_source, c.gender, c.gender_source, c.gender_prob,
+        SELECT c.clip_id, c.corpus, c.subset, c.split, c.language, c.speaker_id, c.speaker_source,
+               c.duration_s, c.transcript, c.transcript_source, c.gender, c.gender_source, c.gender_prob,
                c.age_group, c.age_source,
                a.f0_mean_hz AS pitch_hz, a.f0_std_hz AS pitch_std_hz, a.voiced_ratio, c.pitch_label,
                a.energy_db, c.energy_label,
@@ -100,11 +119,15 @@ VIEWS: dict[str, str] = {
 
 
 LABEL_SUFFIX = "_parler"      # an attribute column of this name is a label, counted in label_distribution
+VECTOR_SUFFIX = "_embedding"  # a vector column stays in its attr_ table: 256 floats would swamp the one-row view
 
 
 def with_attributes(attribute_columns: dict[str, list[str]]) -> dict[str, str]:
     """VIEWS with clip_annotations carrying each attribute table's own columns after its documented ones
     (table -> columns, in table order): a new attribute is in the public view without editing it."""
+    attribute_columns = {table: [c for c in columns if not c.endswith(VECTOR_SUFFIX)]
+                         for table, columns in attribute_columns.items()}
+    attribute_columns = {table: columns for table, columns in attribute_columns.items() if columns}
     if not attribute_columns:
         return VIEWS
     body = VIEWS["clip_annotations"]

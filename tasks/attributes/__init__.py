@@ -35,6 +35,7 @@ BUILTIN: tuple[str, ...] = (
     f"{__name__}.monotony",
     f"{__name__}.quality",
     f"{__name__}.enhancement",
+    f"{__name__}.voice",
 )
 MEASURE_FAILED = "measure_failed"      # the reject reason of a clip an attribute stage's measure raised on
 EXPORTABLE_TYPES = (pa.string(), pa.float64(), pa.int64())      # what the parler-tts dataset features can type

@@ -3,7 +3,8 @@ counted per reason, and the rest streamed in Arrow batches.
 
 A clip is exported when it was measured by the acoustic stage, has no hard acoustic flag (`no_speech`,
 `too_short`), a transcript, gender and the pitch/energy/speed labels, and a published passing description
-and instruction written from the labels the clip has now. Every excluded clip is counted under the first
+and instruction written from the labels the clip has now, and is not the copy of a recording exported under
+another clip (`duplicates`: each group is exported once). Every excluded clip is counted under the first
 rule it fails (`EXCLUSIONS`, in order); the counts go to the result, the `runs` row and `export.json`.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .gate import read_rows
 HARD_FLAGS = UNUSABLE_FLAGS          # flagged clips are never exported
 # reason -> why; checked in this order, a clip is counted under the first that applies
 EXCLUSIONS = {
+    "duplicate": "the same recording as another clip, which is exported instead (the duplicates table)",
     "not_measured": "no acoustics row yet (run `speechcraft annotate`)",
     Flag.NO_SPEECH: "the acoustic stage found no voiced speech",
     Flag.TOO_SHORT: "shorter than the acoustic stage's minimum",
@@ -123,7 +125,8 @@ def clips_sql(corpus: str | None = None, filters: Filters = Filters()) -> str:
                CASE WHEN a.emphasis_source LIKE 'detector:%' THEN a.emphasis_score END AS detected_emphasis_score,
                a.parent_clip_id, c.meta_topic AS topic, a.description, a.instruction,
                {filters.audio_sql()}, {attribute_columns}
-               CASE WHEN m.measured_id IS NULL THEN 'not_measured'
+               CASE WHEN dup.clip_id IS NOT NULL THEN 'duplicate'
+                    WHEN m.measured_id IS NULL THEN 'not_measured'
                     {hard}
                     WHEN nullif(trim(a.transcript), '') IS NULL THEN 'no_transcript'
                     WHEN a.gender IS NULL OR a.pitch_label IS NULL OR a.energy_label IS NULL
@@ -136,6 +139,7 @@ def clips_sql(corpus: str | None = None, filters: Filters = Filters()) -> str:
         FROM clip_annotations a
         JOIN clips c USING (clip_id)
         LEFT JOIN (SELECT clip_id AS measured_id FROM acoustics) m ON m.measured_id = a.clip_id
+        LEFT JOIN (SELECT clip_id FROM duplicates) dup USING (clip_id)
         LEFT JOIN (SELECT clip_id, labels FROM descriptions
                    WHERE published AND passed AND kind = 'description') dl USING (clip_id)
         LEFT JOIN (SELECT clip_id, labels FROM descriptions
