@@ -56,14 +56,34 @@ def resolve_model(spec: str, allow_download: bool = False) -> ModelSource:
     return ModelSource(spec, path, f"Hugging Face cache {path}", f"{spec}@{path.name[:12]}")
 
 
+def packaged_source(name: str) -> ModelSource:
+    """A model shipped inside a package (models/packaged.py): its file or folder, versioned by the package's
+    version. Raises ModelLoadError with the one line saying what to install."""
+    import importlib.metadata
+
+    from . import packaged
+
+    try:
+        path = packaged.find(name)
+    except packaged.ModelNotInstalled as exc:
+        raise ModelLoadError(str(exc)) from None
+    about = packaged.MODELS[name]
+    distribution = about.package.replace("_", "-")
+    version = importlib.metadata.version(distribution)
+    return ModelSource(name, path, f"{path} (package {distribution} {version}, {about.licence})",
+                       f"{name}@{distribution}=={version}")
+
+
 class LocalModel:
     """A transformers model read from a local folder: resolved when built (a model that is not on the machine
     fails at once, before any work) and loaded on first use (`speechcraft models` lists without loading).
     Subclasses say what to load in `load_network`; a ValueError there (wrong labels, missing config) is a
     load error too."""
 
-    def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False):
-        self.source = resolve_model(model, allow_download)
+    def __init__(self, model: str | ModelSource, device: str = "auto", batch_size: int = 16,
+                 allow_download: bool = False):
+        # a subclass that finds its weights its own way (a GGUF file, a packaged model) passes them resolved
+        self.source = model if isinstance(model, ModelSource) else resolve_model(model, allow_download)
         self.requested_device, self.batch_size = device, batch_size
         self.network = None
 

@@ -10,12 +10,15 @@ judged by the checker in tasks/descriptions.py; nothing here decides what is pub
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import random
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+from . import packaged
 from .annotators import BackendInfo
-from .hf_audio import LocalModel, resolve_model
+from .hf_audio import LocalModel, ModelLoadError, ModelSource, packaged_source, resolve_model
 
 
 @dataclass(frozen=True)
@@ -111,21 +114,58 @@ def screen(text: str | None, language: str) -> str | None:
     return None
 
 
+LLM_INSTALL = "pip install 'speechcraft-lakehouse[llm]'"
+GGUF_NEEDS = ("transformers", "gguf", "accelerate")     # what transformers needs to read a GGUF file
+
+
+def llm_source(spec: str, allow_download: bool = False) -> ModelSource:
+    """Where a causal LM's weights are: a packaged name (`smollm2-135m-instruct`, a GGUF file inside a
+    package), a GGUF file, a folder holding one GGUF file, or a transformers folder or hub id in the local
+    cache (hf_audio.resolve_model). A GGUF model also needs the packages that read it: ModelLoadError says
+    what to install, before anything loads."""
+    path = Path(spec).expanduser()
+    if spec in packaged.MODELS:
+        source = packaged_source(spec)
+    elif path.is_file() or (path.is_dir() and not (path / "config.json").exists() and any(path.glob("*.gguf"))):
+        source = _gguf_source(spec, path)
+    else:
+        return resolve_model(spec, allow_download)
+    missing = [name for name in GGUF_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModelLoadError(f"reading the GGUF model {spec!r} needs {' and '.join(missing)}: {LLM_INSTALL}")
+    return source
+
+
+def _gguf_source(spec: str, path: Path) -> ModelSource:
+    files = [path] if path.is_file() else sorted(path.glob("*.gguf"))
+    if path.is_file() and path.suffix != ".gguf":
+        raise ModelLoadError(f"model file {path} is not a GGUF file: give a .gguf file, a folder a transformers "
+                             f"model was saved to, or a packaged name ({', '.join(packaged.MODELS)})")
+    if len(files) > 1:
+        raise ModelLoadError(f"model folder {path} holds {len(files)} GGUF files: name one of them "
+                             f"({', '.join(f.name for f in files)})")
+    stat = files[0].stat()        # name, size and time: a new file is a new version (its texts are redone)
+    return ModelSource(spec, files[0].resolve(), f"GGUF file {files[0].resolve()}",
+                       f"{files[0].name}@{stat.st_size}-{stat.st_mtime_ns}")
+
+
 class TransformersDescriber(LocalModel):
     name = "transformers"
 
     def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False,
                  max_new_tokens: int = SAMPLING["max_new_tokens"], **_options):
-        super().__init__(model, device, batch_size, allow_download)
+        super().__init__(llm_source(model, allow_download), device, batch_size)
         self.max_new_tokens = max_new_tokens
 
     def load_network(self, path, dtype):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, padding_side="left")
+        # a GGUF file is read (and de-quantised) from its folder by name; a folder is read whole
+        folder, gguf = (path.parent, {"gguf_file": path.name}) if path.suffix == ".gguf" else (path, {})
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, padding_side="left", **gguf)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
+        return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True, **gguf)
 
     def describe(self) -> BackendInfo:
         return BackendInfo(self.name, self.source.spec, self.source.where, f"{self.source.version}; {SAMPLING}")
