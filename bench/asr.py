@@ -21,8 +21,10 @@ from stack-notes) were fixed before they were run.
    pooled rate, then their mean), since some speakers have three clips and others one.
 4. Language detection (base, first 30 s, between zh and en) on every real clip of the manifest, and the
    default backend end to end (detect, then the language's model) on the clips with transcripts.
-5. CPU cost of each configuration in audio-hours per hour (audio seconds over transcription seconds, the
-   machine's threads; shared machines make this noisy: the load average is printed).
+5. CPU cost of each configuration in audio-hours per hour (audio seconds over transcription seconds, with the
+   backend's default threads, models/faster_whisper_asr.default_threads; shared machines make this noisy: the
+   load average is printed). Decoding is float32 on a CPU (the weights as shipped); one int8 row shows what
+   quantising would change.
 6. Aligner: word-boundary error against espeak-ng's own word events (bench/emphasis.py's helpers), for the
    embedded aligner and for Whisper's word times turned into spans by the emphasis stage's own code
    (models/word_aligner.word_spans), on the same clips: those whose Whisper words spell the sentence (the only
@@ -48,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))       # bench/emphasis.
 from emphasis import boundary_errors, print_boundary_errors  # noqa: E402
 
 from speechcraft.models.annotators import Clip  # noqa: E402
-from speechcraft.models.faster_whisper_asr import FasterWhisperTranscriber  # noqa: E402
+from speechcraft.models.faster_whisper_asr import FasterWhisperTranscriber, default_threads  # noqa: E402
 
 REALSPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "realspeech"
 POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
@@ -231,7 +233,8 @@ def main() -> None:
     parser.add_argument("--no-aligner", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="per-speaker errors")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start (shared machine: timings are noisy)")
+    print(f"{os.cpu_count()} CPUs, {default_threads()} CTranslate2 thread(s), load average {os.getloadavg()[0]:.1f} "
+          f"at start (shared machine: timings are noisy)")
     real = realspeech()
     sets = {"realspeech": [u for u in real if u.language == "en"], "realspeech-zh": [u for u in real if u.language == "zh"]}
     if POCKETSPHINX.is_dir():
@@ -241,14 +244,21 @@ def main() -> None:
     english = [name for name in ("realspeech", "pocketsphinx") if name in sets]
     runs = []
     for name, options in (("faster-whisper whisper-tiny.en", {"model": "whisper-tiny.en", "language": "en"}),
-                          ("faster-whisper whisper-base", {"model": "whisper-base", "language": "en"})):
+                          ("faster-whisper whisper-base", {"model": "whisper-base", "language": "en"}),
+                          # not the default (weights as shipped are): what int8 would cost in accuracy, and save
+                          ("faster-whisper whisper-tiny.en, int8", {"model": "whisper-tiny.en", "language": "en",
+                                                                    "compute_type": "int8"})):
         runs += [(transcribe(name, options, sets[s]), s) for s in english]
     report("WER, English (Whisper's English normaliser)", "WER", sets, runs, args.verbose)
     zh = [(transcribe("faster-whisper whisper-base + prompt", {"model": "whisper-base", "language": "zh"},
                       sets["realspeech-zh"]), "realspeech-zh"),
           (transcribe("faster-whisper whisper-base, no prompt", {"model": "whisper-base", "language": "zh",
                                                                   "prompts": {}}, sets["realspeech-zh"]),
-           "realspeech-zh")]
+           "realspeech-zh"),
+          # for comparison, not the stage's set-up: what word timestamps cost (stack-notes' 9.8% does not say)
+          (transcribe("faster-whisper whisper-base + prompt, no word times", {"model": "whisper-base", "language": "zh",
+                                                                           "word_timestamps": False},
+                      sets["realspeech-zh"]), "realspeech-zh")]
     report("CER, Mandarin (punctuation and spaces removed, characters as written)", "CER", sets, zh, args.verbose)
     default = transcribe("default (detect, then tiny.en / base)", {"language": "detect"}, real)
     print("\n== the default backend on clips of unknown language (the folder case), real clips with transcripts ==")

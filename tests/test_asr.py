@@ -74,7 +74,8 @@ def test_a_clip_without_speech_gets_no_text_rather_than_a_stock_phrase(backend):
 
 
 @pytest.mark.slow
-def test_a_clip_longer_than_whisper_window_is_transcribed_whole(backend, english):
+def test_a_clip_longer_than_whisper_window_is_transcribed_whole(english):
+    backend = FasterWhisperTranscriber(language="en", beam_size=1)    # greedy: the same window loop, quicker
     pause = silence(0.8, RATE)
     tail = render("This is the last sentence of the long clip.", voice_for(0, "male", "en"), RATE)
     long = np.concatenate([english, pause] * 6 + [tail])
@@ -144,3 +145,14 @@ def test_a_model_folder_that_is_not_ctranslate2_is_refused_in_one_line(tmp_path)
     assert "\n" not in str(raised.value)
     with pytest.raises(ModelLoadError, match="cannot load model 'nobody-here/whisper-xyz' offline"):
         FasterWhisperTranscriber(model="nobody-here/whisper-xyz")          # never downloaded by default
+
+
+def test_the_transcript_stage_detects_the_language_only_where_the_corpus_declares_none():
+    from speechcraft.tasks.clip_batches import ClipJob
+    from speechcraft.tasks.model_stages import _clip
+
+    folder = ClipJob("folder/outro", "/x/outro.mp3", None, None, None, "en", "sha", 2.0, corpus="folder")
+    aishell = ClipJob("aishell3/a", "/x/a.wav", None, None, "你好", "zh", "sha", 2.0, corpus="aishell3")
+    assert _clip(folder, None, 0, stage="transcript").language is None      # the reader's `en` was a guess
+    assert _clip(folder, None, 0, stage="speaker").language == "en"
+    assert _clip(aishell, None, 0, stage="transcript").language == "zh"
