@@ -172,7 +172,11 @@ class PackagedDetector:
         self.trees, self.threshold, self.version = trees, threshold, version
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        return self.trees.predict(np.nan_to_num(features, nan=MISSING)) if len(features) else np.zeros(0)
+        """Each word's score, a probability like the lakehouse detector's (the trees' regression of 0/1 can
+        step a little outside; the threshold lies well inside, so no decision changes)."""
+        if not len(features):
+            return np.zeros(0)
+        return np.clip(self.trees.predict(np.nan_to_num(features, nan=MISSING)), 0.0, 1.0)
 
     def detect(self, features: np.ndarray) -> Detection:
         return sentence_decision(self.scores(features), self.threshold)
