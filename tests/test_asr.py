@@ -126,14 +126,16 @@ def test_a_missing_model_is_one_line_and_the_embedded_backend_stays(monkeypatch,
     assert FasterWhisperTranscriber(language="en").describe().model == "whisper-tiny.en (en)"   # needs no base
 
     assert main(["models", "--format", "json"]) == 0
-    out = capsys.readouterr().out
-    transcript = next(r for r in json.loads(out[:out.index("\nreal models")]) if r["stage"] == "transcript")
+    transcript = next(r for r in json.loads(capsys.readouterr().out) if r["stage"] == "transcript")
     assert transcript["backend"] == "embedded" and transcript["weights"].endswith(line)
+    assert main(["models", "--packaged", "--format", "json"]) == 0
+    packaged = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "whisper-base" in packaged and "whisper-tiny.en" in packaged
     config = tmp_path / "speechcraft.toml"
     config.write_text('[stages.transcript]\nbackend = "faster-whisper"\n')
     assert main(["models", "--config", str(config), "--format", "json"]) == 0
     out = capsys.readouterr().out
-    transcript = next(r for r in json.loads(out[:out.index("\nreal models")]) if r["stage"] == "transcript")
+    transcript = next(r for r in json.loads(out) if r["stage"] == "transcript")
     assert transcript["weights"] == f"unavailable: {line}"
     assert "Traceback" not in out
 

@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "its version, as the project config sets them.")
     models.add_argument("--format", choices=RESULT_FORMATS, default="table")
     models.add_argument("--config", type=Path, help="project config (default: ./speechcraft.toml when present)")
+    models.add_argument("--packaged", action="store_true",
+                        help="only the real models shipped inside packages: what, where, licence, size")
     models.set_defaults(func=cmd_models)
 
     describe = commands.add_parser(
