@@ -15,15 +15,23 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..vocabulary import CONDITION_LABEL_NAMES, TEXT_LABELS, TEXT_VALUES
+from .text_grammar import AGE_NUMBER, COORDINATION, GRAMMAR, NEGATED_ATTRIBUTES, NEGATION, age_values
 from .text_lexicon import (ATTRIBUTE_ORDER, CONDITION_LEXICON, CONDITION_ORDER, EMPHASIS_CUES, INVENTED, LEXICON,
                            SHARED_ADJECTIVE)
 
 BLANKS_LATER = ("speed", "volume", "pitch", "emotion")
 _QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』")
-# The lexicon compiled once: `re`'s own cache would be consulted about 55 times a text, a tenth of a check.
-_PHRASES = {language: {attribute: [(re.compile(pattern), values) for pattern, values in phrases]
+# The grammar's phrases, then the lexicon's, compiled once (`re`'s own cache would be consulted about 55 times a
+# text, a tenth of a check). Numbers of years are read last, after the lexicon's own age phrases.
+_PHRASES = {language: {attribute: [(re.compile(pattern), values) for pattern, values in
+                                   (*GRAMMAR[language].get(attribute, ()), *phrases)]
                        for attribute, phrases in {**by_attribute, **CONDITION_LEXICON[language]}.items()}
             for language, by_attribute in LEXICON.items()}
+for _language, _pattern in AGE_NUMBER.items():
+    _PHRASES[_language]["age"].append((re.compile(_pattern), age_values))
+_NEGATION = {language: re.compile(pattern) for language, pattern in NEGATION.items()}
+_COORDINATION = {language: [(re.compile(pattern), spread) for pattern, spread in rules]
+                 for language, rules in COORDINATION.items()}
 # The labels a text may state beside TEXT_LABELS: the recording conditions, with describe's `conditions` option.
 _VALUES = {**TEXT_VALUES, **CONDITION_LABEL_NAMES}
 _KNOWN = (*TEXT_LABELS, *CONDITION_ORDER)
@@ -112,8 +120,11 @@ def _spread_adjectives(text: str, language: str) -> str:
     pattern, separator = _SHARED[language]
     joint = ", " if language == "en" else "，"
     link = " " if language == "en" else "的"
-    return pattern.sub(lambda m: joint.join(f"{m.group(1)}{link}{noun}" for noun in separator.split(m.group(2))),
+    text = pattern.sub(lambda m: joint.join(f"{m.group(1)}{link}{noun}" for noun in separator.split(m.group(2))),
                        text)
+    for rule, spread in _COORDINATION[language]:
+        text = rule.sub(spread, text)
+    return text
 
 
 def reading_order(conditions: bool) -> tuple[str, ...]:
@@ -132,18 +143,48 @@ def read_attributes(text: str, language: str, conditions: bool = False) -> dict[
     shared = _spread_adjectives(text, language)
     for attribute in reading_order(conditions):
         own = shared
+        values_of = _VALUES.get(attribute, ())
+        negatable = attribute in NEGATED_ATTRIBUTES
         for pattern, values in _PHRASES[language][attribute]:
-            # subn blanks exactly the matches finditer would list (non-overlapping, left to right) and
-            # counts them: one pass over the text instead of two
-            own, matches = pattern.subn(_blank, own)
-            found.setdefault(attribute, []).extend([values] * matches)
+            matches = list(pattern.finditer(own))     # non-overlapping, left to right: what subn would blank
+            if not matches:
+                continue
+            spans = []
+            for match in matches:
+                said = values(match) if callable(values) else values
+                if negatable and _denied(match, own, language):
+                    said = set(values_of) - said      # "not loud" fits low and normal volume
+                found.setdefault(attribute, []).append(said)
+                spans.append(_blanked_span(match))
+            own = _blank_spans(own, spans)
         if attribute in BLANKS_LATER or attribute in CONDITION_ORDER:
             shared = own
     return {a: v for a, v in found.items() if v}
 
 
-def _blank(match: re.Match) -> str:
-    return " " * len(match.group(0))
+def _denied(match: re.Match, text: str, language: str) -> bool:
+    """A phrase negated inside (its `neg` group: "voice isn't high", 声音一点也不响) or right before it ("doesn't
+    sound sad at all", 毫不生气)."""
+    if match.re.groupindex.get("neg") and match.group("neg"):
+        return True
+    return bool(_NEGATION[language].search(text, max(0, match.start() - 40), match.start()))
+
+
+def _blanked_span(match: re.Match) -> tuple[int, int]:
+    """What a match blanks: a grammar phrase that names its adjective blanks the adjective (and its negation)
+    only, so that its noun can carry the next modifier ("pitch is high, or rather, quite low")."""
+    if match.re.groupindex.get("adj"):
+        start = match.start("neg") if match.re.groupindex.get("neg") and match.group("neg") else match.start("adj")
+        return start, match.end("adj")
+    return match.span()
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], " " * (end - start)]
+        last = end
+    return "".join(parts) + text[last:]
 
 
 def _transcript(text: str, transcript: str) -> tuple[str | None, str]:

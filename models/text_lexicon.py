@@ -160,14 +160,14 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
 INVENTED: dict[str, str] = {
     "en": (r"\b(?:smil\w*|grin\w*|frown\w*|nod\w*|shrug\w*|wink\w*|laugh\w*|chuckl\w*|giggl\w*|sigh\w*|gestur\w*"
            r"|fidget\w*|tears?|teary|weep\w*|crying|cries|lean\w* (?:forward|back|in|closer)|eyes|face|facial"
-           r"|hands?|fists?|shoulders?|eyebrows?|brows?|blush\w*"
+           r"|hands?|fists?|shoulders?|eyebrows?|brows?|blush\w*|nose|wrinkl\w*"
            r"|walks?|walking|walked|looks? (?:at|around|away|up|down)|glanc\w*|stares?|staring|remember\w*"
            r"|recall\w*|reminisc\w*|thinks?|thinking|thought|wonder\w*|imagin\w*|dream\w*|heart|memor\w*"
            r"|as if|as though|then|afterwards?|later|before (?:leaving|walking|turning)|turns? (?:away|around)"
            r"|pauses? to|hoping|hopes|longing|regret\w*|secretly|childhood|backstory|story continues)\b"),
     "zh": (r"微笑|笑着|笑了|笑容|大笑|皱眉|点头|摇头|耸肩|眨眼|挥手|手势|叹气|叹了口气|流泪|眼泪|泪水|眼神|目光"
            r"|回忆|想起|心里|内心|心想|仿佛|似乎在想|然后|随后|接着|转身|走开|离开|握紧|拳头|表情|脸上|童年|往事"
-           r"|双手|眼睛|瞪大|搓来搓去|攥|跺脚|拍手|低下头|抬起头|脸红|咬着嘴唇"),
+           r"|双手|眼睛|瞪大|搓来搓去|攥|跺脚|拍手|低下头|抬起头|脸红|咬着嘴唇|皱起|眉头|眼镜|眼角|摔门"),
 }
 
 EMPHASIS_CUES = {

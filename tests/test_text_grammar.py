@@ -1,0 +1,80 @@
+"""The checker's phrase grammar (models/text_grammar.py): modifiers on either side of their noun, degree and
+hedge words, comparatives, measure words, coordination, negation (a value stated then denied is a
+distortion), and the independent case set's dev split (its holdout is only read to report a finished change:
+tests/data/README-checker-independent.md)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from speechcraft.models.text_checker import check
+
+DATA = Path(__file__).parent / "data"
+
+
+def found(text, labels, language="en"):
+    return check(text, labels, language).found
+
+
+@pytest.mark.parametrize("text, attribute, value", [
+    ("A woman whose voice is rather high speaks.", "pitch", "high"),        # noun, copula, degree, adjective
+    ("A woman speaks in a high, fearful voice.", "pitch", "high"),          # coordinated before the noun
+    ("Her pace is a bit slower than usual.", "speed", "slow"),              # comparative
+    ("He talks faster than most people.", "speed", "fast"),
+    ("A low-pitched voice, a man.", "pitch", "low"),                        # hyphenated
+    ("His pitch and volume are both moderate.", "volume", "normal"),        # coordinated nouns
+    ("His pace is neither fast nor slow.", "speed", "normal"),
+])
+def test_english_phrases(text, attribute, value):
+    assert found(text, {attribute: value}).get(attribute) == [value], text
+
+
+@pytest.mark.parametrize("text, attribute, value", [
+    ("她以较快的语速说话。", "speed", "fast"),                 # modifier before the noun, degree word
+    ("他的音调比一般男性低一些。", "pitch", "low"),             # comparative after the noun
+    ("她用一种很小的声音说话。", "volume", "low"),              # measure word between modifier and noun
+    ("一副高高的嗓音。", "pitch", "high"),
+    ("又高又响的声音。", "pitch", "high"),                      # coordinated adjectives share the noun
+    ("音高和音量都适中。", "volume", "normal"),                 # coordinated nouns share the modifier
+    ("他说话不紧不慢。", "speed", "normal"),                    # both sides denied: the middle
+])
+def test_chinese_phrases(text, attribute, value):
+    assert value in found(text, {attribute: value}, "zh").get(attribute, []), text
+
+
+def test_a_word_inside_another_word_is_not_a_modifier():
+    """快 of 欢快 is the emotion's, not the speed's."""
+    verdict = check("一位女性欢快地说话，语速平稳。", {"gender": "female", "emotion": "happy", "speed": "normal"}, "zh")
+    assert verdict.passed, verdict.reasons()
+
+
+@pytest.mark.parametrize("text, labels, language", [
+    ("A man speaks loudly. His voice isn't loud at all, actually.", {"gender": "male", "volume": "high"}, "en"),
+    ("A sad woman speaks; she doesn't sound sad at all.", {"gender": "female", "emotion": "sad"}, "en"),
+    ("一位男性大声说话，其实声音一点也不响。", {"gender": "male", "volume": "high"}, "zh"),
+    ("一位女性语速很快，不对，她的语速并不快。", {"gender": "female", "speed": "fast"}, "zh"),
+])
+def test_a_value_stated_then_denied_is_a_distortion(text, labels, language):
+    verdict = check(text, labels, language)
+    assert not verdict.passed and verdict.distorted, (text, verdict.found)
+
+
+@pytest.mark.parametrize("text, labels, language", [
+    ("A man speaks, not loud at all.", {"gender": "male", "volume": "low"}, "en"),
+    ("一位女性说话一点也不快。", {"gender": "female", "speed": "slow"}, "zh"),
+])
+def test_a_negated_value_fits_the_others(text, labels, language):
+    """"Not loud" fits low (and normal) volume: a correct negation passes."""
+    verdict = check(text, labels, language)
+    assert verdict.passed, verdict.reasons()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_precision_and_recall_on_the_independent_dev_split(language):
+    rows = [json.loads(line) for line in (DATA / "checker_independent_cases.jsonl").open(encoding="utf-8")]
+    rows = [r for r in rows if r["language"] == language and r["split"] == "dev"]
+    flagged = [not check(r["text"], r["labels"], language,
+                         r.get("transcript") if r["kind"] == "instruction" else None).passed for r in rows]
+    bad = [not r["passes"] for r in rows]
+    hits = sum(f and b for f, b in zip(flagged, bad))
+    assert hits / sum(flagged) >= 0.95 and hits / sum(bad) >= 0.95
