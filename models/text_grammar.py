@@ -39,8 +39,8 @@ _NORMAL_EN = (r"normal|moderate|medium|average|ordinary|regular|typical|standard
               r"|balanced|comfortable|conversational|steady|even|mid|mid-range|middle")
 # modifiers by attribute and value: only these need a noun ("fast", "loud", "happy" are read anywhere)
 _ADJ_EN = {
-    "speed": {"normal": _NORMAL_EN, "fast": r"fast|faster|quick|quicker|rapid|brisk",
-              "slow": r"slow|slower|leisurely|unhurried"},
+    "speed": {"normal": _NORMAL_EN, "fast": r"fast|faster|quick|quicker|rapid|brisk|swift|speedy|hurried|rushed|lively",
+              "slow": r"slow|slower|leisurely|unhurried|relaxed|languid|sluggish|plodding|drawn-out|deliberate"},
     "volume": {"normal": _NORMAL_EN, "high": r"high|higher|loud|louder|raised|elevated|strong",
                "low": r"low|lower|soft|softer|quiet|quieter|reduced|subdued|weak"},
     # a calm, even or natural tone is an emotion's
@@ -130,7 +130,7 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
 
 
 # a one-character adjective before its noun must start a word: 快 of 欢快地说话 is no speed, of 很快的语速 is
-_STARTS_ZH = r"[^\u4e00-\u9fff]|[以用着得了是在并且而又既也都很较偏略稍太更挺蛮颇常分别外其为当微些点儿加还于显要持一种副]"
+_STARTS_ZH = r"[^\u4e00-\u9fff]|[不没以用着得了是在并且而又既也都很较偏略稍太更挺蛮颇常分别外其为当微些点儿加还于显要持一种副]"
 _SIDES_ZH = {"speed": "|紧|疾|徐|急|缓"}
 
 

@@ -42,9 +42,13 @@ def test_chinese_phrases(text, attribute, value):
     assert value in found(text, {attribute: value}, "zh").get(attribute, []), text
 
 
-def test_a_word_inside_another_word_is_not_a_modifier():
-    """快 of 欢快 is the emotion's, not the speed's."""
-    verdict = check("一位女性欢快地说话，语速平稳。", {"gender": "female", "emotion": "happy", "speed": "normal"}, "zh")
+@pytest.mark.parametrize("text, labels", [
+    ("一位女性欢快地说话，语速平稳。", {"gender": "female", "emotion": "happy", "speed": "normal"}),   # 快 of 欢快
+    ("一位老先生气愤地说话。", {"gender": "male", "age": "elderly", "emotion": "angry"}),             # 生气 across 先生
+    ("一位老先生以正常的语速、不大的音量说话。", {"gender": "male", "age": "elderly", "speed": "normal", "volume": "low"}),
+])
+def test_a_word_inside_another_word_is_not_a_modifier(text, labels):
+    verdict = check(text, labels, "zh")
     assert verdict.passed, verdict.reasons()
 
 
