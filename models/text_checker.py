@@ -140,7 +140,7 @@ def read_attributes(text: str, language: str, conditions: bool = False) -> dict[
     for every attribute after them ("loud background noise" says nothing of the volume); without, they are
     not read at all, and the text is read as it always was."""
     found: dict[str, list[set[str]]] = {}
-    shared = _spread_adjectives(text, language)
+    shared = shared_text = _spread_adjectives(text, language)
     for attribute in reading_order(conditions):
         own = shared
         values_of = _VALUES.get(attribute, ())
@@ -152,7 +152,9 @@ def read_attributes(text: str, language: str, conditions: bool = False) -> dict[
             spans = []
             for match in matches:
                 said = values(match) if callable(values) else values
-                if negatable and _denied(match, own, language):
+                # the negation is looked for in the text as written: a blanked phrase between is no bridge
+                # ("not too loud and not too quiet, happy" does not deny "happy")
+                if negatable and _denied(match, shared_text, language):
                     said = set(values_of) - said      # "not loud" fits low and normal volume
                 found.setdefault(attribute, []).append(said)
                 spans.append(_blanked_span(match))

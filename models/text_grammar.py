@@ -67,7 +67,8 @@ def _english(attribute: str) -> list[tuple[str, str]]:
     own = "|".join(a for a in sides if attribute == "pitch" or not any(
         a in by_value.split("|") for other, adjectives in _ADJ_EN.items() if other != attribute
         for by_value in adjectives.values()))
-    neither = rf"neither (?:too )?{_DEGREE_EN}(?:{{0}}) nor (?:too )?{_DEGREE_EN}(?:{{0}})\b"
+    neither = (rf"(?:neither|not) (?:too )?{_DEGREE_EN}(?:{{0}}),? (?:nor|(?:and|or|but|yet) (?:not|neither))"
+               rf" (?:too )?{_DEGREE_EN}(?:{{0}})\b")
     phrases = [(rf"\b(?:{nouns})\b{_GAP_EN}[ ,]+" + neither.format("|".join(sides)), "normal"),
                (r"\b" + neither.format(own), "normal")]
     for value, adjectives in _ADJ_EN[attribute].items():
@@ -76,7 +77,7 @@ def _english(attribute: str) -> list[tuple[str, str]]:
                         rf"(?P<adj>{adjectives})\b(?!-| +(?:{_ANY_NOUN_EN})\b)", value))
         # modifier first, alone or among coordinated ones: "a high, loud, quick and happy voice" (a comma right
         # before the noun ends a list: "moderate, volume ..." is not "moderate volume")
-        phrases.append((rf"\b(?:{adjectives})\b(?!-)(?=(?:[ ,]+(?:and |or )?(?!(?:{_ANY_NOUN_EN}|{_FUNCTION_EN})\b)"
+        phrases.append((rf"(?<!-)\b(?:{adjectives})(?:-than-[a-z]+)?\b(?!-)(?=(?:[ ,]+(?:and |or )?(?!(?:{_ANY_NOUN_EN}|{_FUNCTION_EN})\b)"
                         rf"[\w'-]+){{0,4}}? +(?:{nouns})\b)", value))
     return phrases
 
@@ -99,7 +100,9 @@ _ADJ_ZH = {
 }
 # noun-only forms: 音量高/低 is volume, 声音高/低 is pitch (read after volume)
 _ADJ_ZH_NOUN = {("volume", "high"): ("音量|声量|嗓门", "高"), ("volume", "low"): ("音量|声量", "低")}
-_LINK_ZH = r"(?:的)?(?:方面|上|听起来|显得|保持得?|放得|压得|变得|[：:]|比[^，。；、“”「」]{1,10}?)?"
+# (a two-character word before a degree word is another quality of the same noun: 声音清脆偏高)
+_LINK_ZH = (r"(?:的)?(?:方面|上|听起来|显得|保持得?|放得|压得|变得|[：:]|比[^，。；、“”「」]{1,10}?"
+            r"|[\u4e00-\u9fff]{2}(?=偏|较|略|稍|很|比较|有点|有些))?")
 _FREE_ZH = {
     "speed": [(r"慢语|慢声|慢悠悠|慢慢", "slow")],
     "emotion": [(r"不带(?:什么|任何|一丝)?(?:情绪|感情)|没有(?:什么|任何)?(?:明显的?)?(?:情绪|感情)", "neutral")],
@@ -126,7 +129,7 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
     # both sides denied is the middle: 不快不慢, 既不高也不低, 不紧不慢地说 (read before either side alone)
     sides = "|".join(a for by_value in _ADJ_ZH[attribute].values() for a in by_value.split("|") if len(a) == 1)
     sides += _SIDES_ZH.get(attribute, "")
-    return [(rf"(?:{nouns})?{_LINK_ZH}(?:既)?不(?:{sides})(?:也|又)?不(?:{sides})", "normal")] + phrases
+    return [(rf"(?:{nouns})?{_LINK_ZH}(?:既)?不(?:太|很|算)?(?:{sides})(?:也|又)?不(?:太|很|算)?(?:{sides})", "normal")] + phrases
 
 
 # a one-character adjective before its noun must start a word: 快 of 欢快地说话 is no speed, of 很快的语速 is
