@@ -24,6 +24,8 @@ def found(text, labels, language="en"):
     ("A low-pitched voice, a man.", "pitch", "low"),                        # hyphenated
     ("His pitch and volume are both moderate.", "volume", "normal"),        # coordinated nouns
     ("His pace is neither fast nor slow.", "speed", "normal"),
+    ("Not too loud and not too quiet, happy.", "volume", "normal"),        # both sides denied
+    ("She has a higher-than-average pitch.", "pitch", "high"),             # hyphenated comparative
 ])
 def test_english_phrases(text, attribute, value):
     assert found(text, {attribute: value}).get(attribute) == [value], text
@@ -37,6 +39,8 @@ def test_english_phrases(text, attribute, value):
     ("又高又响的声音。", "pitch", "high"),                      # coordinated adjectives share the noun
     ("音高和音量都适中。", "volume", "normal"),                 # coordinated nouns share the modifier
     ("他说话不紧不慢。", "speed", "normal"),                    # both sides denied: the middle
+    ("音量不太大也不太小。", "volume", "normal"),
+    ("她的声音清脆偏高。", "pitch", "high"),                    # another quality between noun and modifier
 ])
 def test_chinese_phrases(text, attribute, value):
     assert value in found(text, {attribute: value}, "zh").get(attribute, []), text
@@ -66,6 +70,8 @@ def test_a_value_stated_then_denied_is_a_distortion(text, labels, language):
 @pytest.mark.parametrize("text, labels, language", [
     ("A man speaks, not loud at all.", {"gender": "male", "volume": "low"}, "en"),
     ("一位女性说话一点也不快。", {"gender": "female", "speed": "slow"}, "zh"),
+    ("A woman, not too loud and not too quiet, happy.", {"gender": "female", "volume": "normal", "emotion": "happy"},
+     "en"),                                  # a negation does not reach over a phrase read before
 ])
 def test_a_negated_value_fits_the_others(text, labels, language):
     """"Not loud" fits low (and normal) volume: a correct negation passes."""
