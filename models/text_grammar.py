@@ -32,7 +32,7 @@ _NOUNS_EN = {
 _ANY_NOUN_EN = "|".join(_NOUNS_EN.values())
 # what may stand between a noun and its modifier: copulas, and the words of a correction ("or rather")
 _GAP_EN = (r"(?:[ ,]+(?:is|was|are|were|'s|that|which|sits?|stays?|remains?|seems?|sounds?|feels?|runs?|kept|held"
-           r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an)){0,4}")
+           r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and)){0,4}")
 # what may stand between coordinated modifiers and their noun: anything but the words of another phrase
 _FUNCTION_EN = r"his|her|their|its|the|a|an|with|at|in|of|to|for|is|was|by|on|from|that|which|who|as|and then"
 _NORMAL_EN = (r"normal|moderate|medium|average|ordinary|regular|typical|standard|natural|middling|unremarkable"
@@ -52,7 +52,8 @@ _ADJ_EN = {
 _FREE_EN = {
     "speed": [(r"faster|quicker|speedier|more (?:quickly|rapidly)", "fast"), (r"slower|more slowly", "slow"),
               (r"(?:normal|moderate|medium|average|even|steady)[- ]paced", "normal")],
-    "volume": [(r"louder|more loudly|shout\w*|yell\w*|bellow\w*|holler\w*", "high"),
+    "volume": [(r"louder|more loudly|shout\w*|yell\w*|bellow\w*|holler\w*|rais(?:ed|es|ing|e) (?:(?:his|her|their|the|a)"
+                r" )?voice|voice (?:is |was )?raised", "high"),
                (r"quieter|softer|more (?:quietly|softly)|soft-spoken", "low")],
     "pitch": [(r"high-voiced|above-average pitch", "high"), (r"low-voiced|deep-voiced|below-average pitch", "low")],
     "emotion": [(r"without (?:any |much |a trace of |a hint of )?(?:\w+ )?(?:emotion|feeling)", "neutral")],
@@ -105,6 +106,8 @@ _LINK_ZH = (r"(?:的)?(?:方面|上|听起来|显得|保持得?|放得|压得|�
             r"|[\u4e00-\u9fff]{2}(?=偏|较|略|稍|很|比较|有点|有些))?")
 _FREE_ZH = {
     "speed": [(r"慢语|慢声|慢悠悠|慢慢", "slow")],
+    "volume": [(r"(?:提高|抬高|放大|扯着|扯开)了?(?:嗓门|音量|声音|声量|嗓子)", "high"),
+               (r"(?:压低|放低|降低|放轻)了?(?:嗓门|音量|声音|声量|嗓子)", "low")],
     "emotion": [(r"不带(?:什么|任何|一丝)?(?:情绪|感情)|没有(?:什么|任何)?(?:明显的?)?(?:情绪|感情)", "neutral")],
     "age": [(r"中学(?:男|女)?生|初中(?:男|女)?生|高中(?:男|女)?生", "teenager")],
 }

@@ -26,6 +26,8 @@ def found(text, labels, language="en"):
     ("His pace is neither fast nor slow.", "speed", "normal"),
     ("Not too loud and not too quiet, happy.", "volume", "normal"),        # both sides denied
     ("She has a higher-than-average pitch.", "pitch", "high"),             # hyphenated comparative
+    ("His voice soft and low.", "pitch", "low"),                           # coordinated after the noun
+    ("She speaks with her voice raised.", "volume", "high"),
 ])
 def test_english_phrases(text, attribute, value):
     assert found(text, {attribute: value}).get(attribute) == [value], text
@@ -41,6 +43,7 @@ def test_english_phrases(text, attribute, value):
     ("他说话不紧不慢。", "speed", "normal"),                    # both sides denied: the middle
     ("音量不太大也不太小。", "volume", "normal"),
     ("她的声音清脆偏高。", "pitch", "high"),                    # another quality between noun and modifier
+    ("她提高了嗓门。", "volume", "high"),
 ])
 def test_chinese_phrases(text, attribute, value):
     assert value in found(text, {attribute: value}, "zh").get(attribute, []), text
