@@ -1,6 +1,6 @@
 """How well the description checker judges texts, per case set, split and language, and how fast it is.
 
-    python bench/checker.py [--split dev|holdout|all] [--before DIR] [--speed] [--misses]
+    python bench/checker.py [--split dev|holdout|all] [--before DIR [--before-only]] [--speed] [--misses]
 
 A case is a text with its true verdict (`passes`); "positive" is a text that must not be published, so
 precision is the share of the checker's "fails" that are right and recall the share of bad texts it fails.
@@ -10,7 +10,8 @@ holdout kept untouched until a change is finished: tests/data/README-checker-ind
 recording-condition cases. --split picks the independent set's part (default dev: the holdout is read only
 to report a finished change). --before DIR judges with the checker of another checkout (e.g.
 `git worktree add /tmp/checker-before 5f870ce`), loaded from its files by path, with this tree's cases: the
-first-look figure. --speed times checks (texts/s, every case of the first set, repeated) on both sides.
+first-look figure; with --before-only that checker alone (a first look on the holdout that does not also
+print this tree's holdout figure before a change is finished). --speed times checks (texts/s, every case of the first set, repeated) on both sides.
 --misses lists the cases the checker gets wrong.
 """
 from __future__ import annotations
@@ -84,12 +85,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=("dev", "holdout", "all"), default="dev")
     parser.add_argument("--before", type=Path, help="a checkout whose checker to judge with (first look)")
+    parser.add_argument("--before-only", action="store_true", help="judge with the --before checker alone")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
     sides = {"this tree": load_checker(None)}
     if args.before:
-        sides = {f"before ({args.before})": load_checker(args.before.resolve()), **sides}
+        before = {f"before ({args.before})": load_checker(args.before.resolve())}
+        sides = before if args.before_only else {**before, **sides}
+    elif args.before_only:
+        parser.error("--before-only needs --before")
     print(f"{'checker':<34}{'set':<24}{'lang':<6}{'texts':>6}{'agree':>8}{'prec.':>8}{'recall':>8}")
     for side, check in sides.items():
         for set_name in SETS:
