@@ -162,6 +162,21 @@ class EmbeddedDescriber:
         return {k: v for k, v in labels.items() if rng.random() < keep.get(k, 1.0)}
 
 
+def attribute_phrases(labels: dict[str, str], language: str, rng: random.Random) -> dict[str, str]:
+    """One of this generator's phrases per known label ("speaker" for gender and age together, e.g. "an
+    elderly man" / 一位老年男性): the LLM prompt offers them, so that a small model need not know the words."""
+    table = _EN if language == "en" else _ZH
+    gender, age = labels.get("gender"), labels.get("age")
+    phrases = {"speaker": _english_subject(gender, age, rng) if language == "en"
+               else rng.choice(_ZH_SUBJECT[(gender, age)])} if gender or age else {}
+    for attribute, value in labels.items():
+        if attribute in ("topic", "emphasis"):
+            phrases[attribute] = rng.choice(table[attribute]).format(value)
+        elif attribute in table:
+            phrases[attribute] = rng.choice(table[attribute][value])
+    return phrases
+
+
 def _modifiers(table: dict, labels: dict[str, str], rng: random.Random) -> list[str]:
     mods = [rng.choice(table[a][labels[a]]) for a in (*PROSODY, *CONDITIONS) if a in labels]
     mods += [rng.choice(table[a]).format(labels[a]) for a in ("topic", "emphasis") if a in labels]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import packaged
 from .annotators import BackendInfo
+from .describer import attribute_phrases
 from .hf_audio import LocalModel, ModelLoadError, ModelSource, packaged_source, resolve_model
 
 
@@ -99,6 +100,53 @@ def messages(request: TextRequest, seed: int = 0) -> list[dict]:
     return chat + [{"role": "user", "content": attributes}]
 
 
+# The guided prompt, for small models (SmolLM2-135M omitted or distorted most attributes given as bare labels,
+# and wrote no Chinese at all): the words to use, taken from the embedded generator's phrase tables (a random
+# synonym each, so texts still vary), to be joined into one sentence; two examples of the same language and kind.
+GUIDED_RULES = {
+    ("en", False): "Join the given phrases into one fluent English sentence about how a person speaks. Use every "
+                   "phrase, in any order, and add nothing else.",
+    ("en", True): "Join the given phrases into one fluent English sentence about how a person speaks, with the "
+                  "transcript unchanged in double quotes as what they say. Use every phrase and add nothing else.",
+    ("zh", False): "把给出的词语连成一句通顺的中文，描述一个人说话的方式。每个词语都要用上，不要添加其他内容。",
+    ("zh", True): "把给出的词语连成一句通顺的中文，描述一个人说话的方式，并把文本原样放在中文引号“”里作为说话人说的话。"
+                  "每个词语都要用上，不要添加其他内容。",
+}
+GUIDED_EXAMPLES = {
+    ("en", False): [("an elderly man | slowly | in a deep, low tone | sadly",
+                     "An elderly man speaks slowly and sadly in a deep, low tone."),
+                    ("a young woman | at a normal volume | quickly | with a high-pitched voice | happily",
+                     "A young woman speaks quickly and happily with a high-pitched voice, at a normal volume.")],
+    ("en", True): [("a middle-aged woman | loudly | angrily\ntranscript: Close the door.",
+                    'A middle-aged woman says "Close the door." loudly and angrily.'),
+                   ("a teenage boy | at a moderate pace | with a low pitch | in a calm tone\ntranscript: I will be "
+                    "home soon.", 'In a calm tone, a teenage boy says "I will be home soon." at a moderate pace '
+                    "with a low pitch.")],
+    ("zh", False): [("一位老年男性｜语速缓慢｜嗓音低沉｜语气悲伤", "一位老年男性语速缓慢，嗓音低沉，语气悲伤。"),
+                    ("一位年轻女性｜音量适中｜语速较快｜音调偏高｜语气开心", "一位年轻女性语速较快，音调偏高，音量适中，语气开心。")],
+    ("zh", True): [("一位中年女性｜声音洪亮｜语气愤怒\n文本：把门关上", "一位中年女性声音洪亮，语气愤怒地说：“把门关上”"),
+                   ("一位少年男生｜语速适中｜音调偏低｜语气平静\n文本：我马上就到家", "一位少年男生语速适中，音调偏低，语气平静，说道：“我马上就到家”")],
+}
+
+
+def guided_messages(request: TextRequest, seed: int = 0) -> list[dict]:
+    """The chat for a small model: rules for this language and kind, two worked examples, then the phrases
+    to use (the speaker first, the rest shuffled per clip and attempt) and the transcript."""
+    language, kind = request.language, request.transcript is not None
+    rng = random.Random(hashlib.sha256(f"{request.clip_id}\x1f{seed}".encode()).digest())
+    phrases = attribute_phrases(request.labels, language, rng)
+    speaker = [phrases.pop("speaker")] if "speaker" in phrases else []
+    rest = list(phrases.values())
+    rng.shuffle(rest)
+    given = ("｜" if language == "zh" else " | ").join(speaker + rest)
+    if kind:
+        given += f"\n{'文本：' if language == 'zh' else 'transcript: '}{request.transcript}"
+    chat = [{"role": "system", "content": GUIDED_RULES[(language, kind)]}]
+    for example, answer in GUIDED_EXAMPLES[(language, kind)]:
+        chat += [{"role": "user", "content": example}, {"role": "assistant", "content": answer}]
+    return chat + [{"role": "user", "content": given}]
+
+
 def screen(text: str | None, language: str) -> str | None:
     """Why an output cannot be a text at all (None when it can): empty, a refusal, another language."""
     if not text or not text.strip():
@@ -149,13 +197,29 @@ def _gguf_source(spec: str, path: Path) -> ModelSource:
                        f"{files[0].name}@{stat.st_size}-{stat.st_mtime_ns}")
 
 
+@dataclass(frozen=True)
+class Prompting:
+    """How the attempts are asked for: the chat, whether the first attempt is greedy (the retries sample, as
+    the paper did, seeded by the attempt), and whether the answer ends at its first line break (a text is one
+    or two sentences; a small model that goes on writes lists and other texts after it)."""
+    chat: object
+    greedy_first: bool
+    one_line: bool
+
+
+PROMPTINGS = {"paper": Prompting(messages, greedy_first=False, one_line=False),
+              "guided": Prompting(guided_messages, greedy_first=True, one_line=True)}
+DEFAULT_PROMPTING = "guided"
+
+
 class TransformersDescriber(LocalModel):
     name = "transformers"
 
     def __init__(self, model: str, device: str = "auto", batch_size: int = 16, allow_download: bool = False,
-                 max_new_tokens: int = SAMPLING["max_new_tokens"], **_options):
+                 max_new_tokens: int = SAMPLING["max_new_tokens"], prompt: str = DEFAULT_PROMPTING, **_options):
         super().__init__(llm_source(model, allow_download), device, batch_size)
-        self.max_new_tokens = max_new_tokens
+        self.max_new_tokens, self.prompting = max_new_tokens, _prompting(prompt)
+        self.prompt = prompt
 
     def load_network(self, path, dtype):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -168,7 +232,8 @@ class TransformersDescriber(LocalModel):
         return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True, **gguf)
 
     def describe(self) -> BackendInfo:
-        return BackendInfo(self.name, self.source.spec, self.source.where, f"{self.source.version}; {SAMPLING}")
+        return BackendInfo(self.name, self.source.spec, self.source.where,
+                           f"{self.source.version}; {SAMPLING}{_prompt_version(self.prompt)}")
 
     def generate(self, requests: list[TextRequest], attempt: int = 1) -> list[str]:
         import torch
@@ -176,18 +241,23 @@ class TransformersDescriber(LocalModel):
         from .hf_audio import in_batches
 
         self.load()
-        prompts = [self._prompt(messages(r, attempt)) for r in requests]
+        prompts = [self._prompt(self.prompting.chat(r, attempt)) for r in requests]
+        greedy = attempt == 1 and self.prompting.greedy_first
+        sampling = {"do_sample": False} if greedy else {"do_sample": True, "temperature": SAMPLING["temperature"],
+                                      "top_p": SAMPLING["top_p"]}
+        stop = {"stop_strings": ["\n"], "tokenizer": self.tokenizer} if self.prompting.one_line else {}
 
         def run(batch: list[str]) -> list[str]:
             inputs = self.tokenizer(list(batch), return_tensors="pt", padding=True).to(self.device)
             torch.manual_seed(attempt)
             with torch.inference_mode():
-                out = self.network.generate(**inputs, do_sample=True, temperature=SAMPLING["temperature"],
-                                            top_p=SAMPLING["top_p"], repetition_penalty=SAMPLING["repetition_penalty"],
+                out = self.network.generate(**inputs, **sampling, **stop,
+                                            repetition_penalty=SAMPLING["repetition_penalty"],
                                             max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id)
             return self.tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
-        return [t.strip() for t in in_batches(prompts, self.batch_size, run)]
+        texts = [t.strip() for t in in_batches(prompts, self.batch_size, run)]
+        return [t.split("\n")[0].strip() for t in texts] if self.prompting.one_line else texts
 
     def _prompt(self, chat: list[dict]) -> str:
         if self.tokenizer.chat_template:
@@ -200,9 +270,10 @@ class VLLMDescriber:
     name = "vllm"
 
     def __init__(self, model: str, tensor_parallel: int = 1, allow_download: bool = False,
-                 max_new_tokens: int = SAMPLING["max_new_tokens"], **_options):
+                 max_new_tokens: int = SAMPLING["max_new_tokens"], prompt: str = DEFAULT_PROMPTING, **_options):
         self.source = resolve_model(model, allow_download)
         self.tensor_parallel, self.max_new_tokens = tensor_parallel, max_new_tokens
+        self.prompt, self.prompting = prompt, _prompting(prompt)
         self.engine = None
 
     def load(self) -> None:
@@ -216,14 +287,26 @@ class VLLMDescriber:
 
     def describe(self) -> BackendInfo:
         return BackendInfo(self.name, self.source.spec, self.source.where,
-                           f"{self.source.version}; tp={self.tensor_parallel}; {SAMPLING}")
+                           f"{self.source.version}; tp={self.tensor_parallel}; {SAMPLING}{_prompt_version(self.prompt)}")
 
     def generate(self, requests: list[TextRequest], attempt: int = 1) -> list[str]:
         from vllm import SamplingParams
 
         self.load()
-        params = SamplingParams(temperature=SAMPLING["temperature"], top_p=SAMPLING["top_p"],
+        greedy = attempt == 1 and self.prompting.greedy_first
+        params = SamplingParams(temperature=0.0 if greedy else SAMPLING["temperature"], top_p=SAMPLING["top_p"],
                                 repetition_penalty=SAMPLING["repetition_penalty"], max_tokens=self.max_new_tokens,
-                                seed=attempt)
-        outputs = self.engine.chat([messages(r, attempt) for r in requests], params, use_tqdm=False)
+                                seed=attempt, stop=["\n"] if self.prompting.one_line else None)
+        outputs = self.engine.chat([self.prompting.chat(r, attempt) for r in requests], params, use_tqdm=False)
         return [o.outputs[0].text.strip() if o.outputs else "" for o in outputs]
+
+
+def _prompting(name: str) -> Prompting:
+    if name not in PROMPTINGS:
+        raise ValueError(f"unknown prompt {name!r}; choose from {', '.join(PROMPTINGS)}")
+    return PROMPTINGS[name]
+
+
+def _prompt_version(name: str) -> str:
+    # the paper's prompt keeps the version (and so the config hash) its texts were written under
+    return "" if name == "paper" else f"; prompt={name}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from speechcraft.cli import main
-from speechcraft.models.llm_describer import TextRequest, messages, screen
+from speechcraft.models.llm_describer import TextRequest, guided_messages, messages, screen
 from speechcraft.models.text_checker import check
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.sql import query
@@ -82,6 +82,33 @@ def test_the_prompt_shuffles_attributes_per_clip_and_carries_the_rules():
     assert len(orders) > 5
     chat = messages(TextRequest("c", labels, "zh", transcript="今天很好"))
     assert "不要添加其他内容" in chat[0]["content"] and "今天很好" in chat[-1]["content"] and "老年" in chat[-1]["content"]
+
+
+@pytest.mark.parametrize("language, transcript", [("en", None), ("en", "Close the door."), ("zh", None),
+                                                  ("zh", "把门关上")])
+def test_the_guided_prompt_offers_one_of_the_generators_phrases_for_every_label_the_speaker_first(language,
+                                                                                                 transcript):
+    from speechcraft.models.describer import _EN, _ZH, _ZH_SUBJECT
+
+    table = _EN if language == "en" else _ZH
+    labels = {"gender": "male", "age": "elderly", "pitch": "low", "volume": "high", "speed": "slow",
+              "emotion": "sad", "topic": "history" if language == "en" else "历史"}
+    orders = set()
+    for i in range(12):
+        chat = guided_messages(TextRequest(f"c{i}", labels, language, transcript))
+        given, _, said = chat[-1]["content"].partition("\n")
+        parts = given.split(" | " if language == "en" else "｜")
+        assert len(parts) == 6                   # the speaker, four prosody labels and the emotion, the topic
+        speaker, rest = parts[0], parts[1:]
+        assert ("elderly" in speaker or "old" in speaker) if language == "en" else \
+            speaker in _ZH_SUBJECT[("male", "elderly")]
+        for attribute in ("pitch", "volume", "speed", "emotion"):
+            assert sum(p in table[attribute][labels[attribute]] for p in rest) == 1, (attribute, rest)
+        assert sum(p in [t.format(labels["topic"]) for t in table["topic"]] for p in rest) == 1
+        assert (transcript in said) if transcript else not said
+        orders.add(tuple(rest))
+    assert len(orders) > 3                       # shuffled (and a synonym drawn) per clip
+    assert chat[0]["role"] == "system" and [m["role"] for m in chat[1:-1]] == ["user", "assistant"] * 2
 
 
 @pytest.mark.parametrize("text, language, reason", [
