@@ -11,7 +11,8 @@ transcript, --clips per language, and each gets a description and an instruction
 `tasks.descriptions.write_texts`, the stage's own code (the LLM's attempts, the screen and the checker on every
 one, the retries, the embedded generator's fallback), without the Prefect task and the Lance write around it.
 Clip i is in the tuning half when i is even and in the held-out half when odd; --half picks which are run
-(the guided prompt was written looking at the tuning half only).
+(the guided prompt was written looking at the tuning half only); `--half all` runs both and reports each
+half on its own (the speed line is the whole run's).
 
 Printed per prompt and language: the first attempt's raw rates (pass, screened out as empty / refusal / wrong
 language, texts with an omission, with a distortion, with a transcript problem, with invented content; a
@@ -155,8 +156,8 @@ def figures(rows: list[dict], clips_by_id: dict) -> dict:
     return out
 
 
-def report(prompt: str, result: dict, timing: dict, retries: int) -> None:
-    print(f"\n== prompt {prompt!r}: first attempt (raw), judged by models/text_checker.py ==")
+def report(prompt: str, half: str, result: dict, timing: dict, retries: int) -> None:
+    print(f"\n== prompt {prompt!r}, {half} half: first attempt (raw), judged by models/text_checker.py ==")
     print(f"{'lang':<5}{'requests':>9}{'pass':>8}{'screened':>10}{'omission':>10}{'distortion':>11}"
           f"{'transcript':>11}{'invented':>10}   paper (LLaMA-2 ft): omission / distortion")
     for language, f in result.items():
@@ -208,9 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         loaded = timing.pop("generator")
-        result = figures(rows, clips_by_id)
-        report(prompt, result, timing, args.retries if prompt != "paper" else args.paper_retries)
-        results[prompt] = {"figures": result, "timing": timing}
+        retries = args.retries if prompt != "paper" else args.paper_retries
+        results[prompt] = {"timing": timing}
+        for half in (("tune", "holdout") if args.half == "all" else (args.half,)):
+            mine = [r for r in rows if in_half(clips_by_id[r["clip_id"]], half)]
+            result = figures(mine, clips_by_id)
+            report(prompt, half, result, timing, retries)
+            results[prompt][half] = result
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"args": vars(args), "results": results}, out, ensure_ascii=False, indent=1)

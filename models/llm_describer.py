@@ -3,9 +3,12 @@ batched generation (GPU; its own optional install, `pip install -e '.[vllm]'`).
 
 `generate(requests, attempt) -> texts`: one text per request, sampled as the paper's generator was
 (temperature 0.7, top-p 0.3, repetition penalty 1.1, 128 new tokens), seeded by the attempt so a retry
-differs from the try before it. The prompt follows docs/annotation-contract.md: the clip's attributes in a shuffled order, a
-few examples, and the rules against invented content. What comes back is screened (`screen`) and then
-judged by the checker in tasks/descriptions.py; nothing here decides what is published.
+differs from the try before it. Two prompts (the backend's `prompt` option). "paper" follows
+docs/annotation-contract.md: the clip's attributes in a shuffled order, a worked example, and the rules
+against invented content. "guided" (the default) is for small models: one of the embedded generator's
+phrases per label, to be joined into one sentence, two examples, the first attempt greedy and every answer
+cut at its first line break. What comes back is screened (`screen`) and then judged by the checker in
+tasks/descriptions.py; nothing here decides what is published.
 """
 from __future__ import annotations
 
