@@ -9,6 +9,7 @@ pages = [
     st.Page("sections/validation.py", title="Validation", icon=":material/verified:"),
     st.Page("sections/clips.py", title="Clip browser", icon=":material/library_music:"),
     st.Page("sections/search.py", title="Search", icon=":material/search:"),
+    st.Page("sections/voices.py", title="Voices", icon=":material/record_voice_over:"),
     st.Page("sections/sql.py", title="SQL", icon=":material/terminal:"),
 ]
 st.navigation(pages).run()

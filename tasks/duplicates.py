@@ -6,8 +6,9 @@ the exports publish it once.
   DURATION_TOLERANCE, and transcripts that agree (normalised, similarity >= TEXT_AGREEMENT). Where either
   clip has no text, only a vector at cosine >= NEAR_COSINE_NO_TEXT counts.
 
-Clips linked by either kind form a group; every member but the smallest clip_id is a row (clip_id,
-duplicate_of = that one, kind, score = cosine of their voice vectors, 1.0 for exact). The table is recomputed
+Clips linked by either kind form a group; one is kept (one with a corpus speaker id where there is one, then
+the smallest clip_id) and every other member is a row (clip_id, duplicate_of = the one kept, kind, score =
+cosine of their voice vectors, 1.0 for exact). The table is recomputed
 whole on each annotate run (a sweep over clips sorted by duration, comparing only clips of close durations);
 rows that no longer hold are deleted, so a re-run with nothing new changes nothing.
 
@@ -54,8 +55,8 @@ def texts_agree(a: str, b: str) -> bool:
 
 
 def _clips(lake: Lakehouse):
-    return query("""SELECT c.clip_id, c.audio_sha256, c.start_s, c.end_s, c.duration_s, a.transcript,
-                           v.voice_embedding
+    return query("""SELECT c.clip_id, c.speaker_id, c.audio_sha256, c.start_s, c.end_s, c.duration_s, a.transcript,
+                           v.voice_embedding, coalesce(v.has_voice, false) AS has_voice
                     FROM clips c JOIN clip_labels a USING (clip_id) LEFT JOIN attr_voice v USING (clip_id)
                     ORDER BY c.duration_s, c.clip_id""", lake.uri)
 
@@ -105,8 +106,9 @@ def update(lake: Lakehouse) -> DuplicateStats:
     """Recompute the duplicates table; write only what changed."""
     table = _clips(lake)
     ids = table.column("clip_id").to_pylist()
+    speakers = table.column("speaker_id").to_pylist()
     embeddings = table.column("voice_embedding")
-    has_vector = np.array([v is not None for v in embeddings.to_pylist()]) if len(ids) else np.zeros(0, bool)
+    has_vector = np.array(table.column("has_voice").to_pylist(), dtype=bool)
     vectors = np.zeros((len(ids), 1), np.float32)
     if has_vector.any():
         filled = embeddings.filter(has_vector)
@@ -125,7 +127,7 @@ def update(lake: Lakehouse) -> DuplicateStats:
     now = datetime.now(timezone.utc)
     rows = []
     for group in (g for g in members.values() if len(g) > 1):
-        kept = min(group, key=lambda i: ids[i])
+        kept = min(group, key=lambda i: (speakers[i] is None, ids[i]))
         for i in group:
             if i == kept:
                 continue

@@ -75,8 +75,8 @@ def speaker_clips(lake: Lakehouse) -> pl.DataFrame:
 def _features(lake: Lakehouse) -> pl.DataFrame:
     """clip_id, features (FEATURE_SET), voice_features (VOICE_FEATURE_SET: null without a voice vector)."""
     features = pl.from_arrow(lake.read("speaker_features", ["clip_id", "features", "input_hash"]))
-    voices = pl.from_arrow(lake.read(VOICE_TABLE, ["clip_id", "voice_embedding"]))
-    voices = voices.filter(pl.col("voice_embedding").is_not_null()).select(
+    voices = pl.from_arrow(lake.read(VOICE_TABLE, ["clip_id", "voice_embedding", "has_voice"]))
+    voices = voices.filter(pl.col("has_voice")).select(
         "clip_id", pl.col("voice_embedding").arr.to_list())
     return (features.join(voices, on="clip_id", how="left")
             .with_columns(voice_features=pl.when(pl.col("voice_embedding").is_not_null())

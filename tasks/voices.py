@@ -117,7 +117,7 @@ def _unclustered(lake: Lakehouse) -> pa.Table:
     """Clips without a corpus speaker id, with a voice vector and no cluster yet, in clip_id order."""
     return query("""SELECT c.clip_id, c.corpus, v.voice_embedding FROM clips c JOIN attr_voice v USING (clip_id)
                     LEFT JOIN voice_clusters vc USING (clip_id)
-                    WHERE c.speaker_id IS NULL AND len(v.voice_embedding) > 0 AND vc.clip_id IS NULL
+                    WHERE c.speaker_id IS NULL AND v.has_voice AND vc.clip_id IS NULL
                     ORDER BY c.clip_id""", lake.uri)
 
 
@@ -160,7 +160,7 @@ def _refresh_centroids(lake: Lakehouse, corpus: str, version: str, now: datetime
     """Each cluster's centroid from all its clips' vectors: exact, whatever order they joined in."""
     members = query(f"""SELECT vc.voice_cluster, v.voice_embedding FROM voice_clusters vc
                         JOIN attr_voice v USING (clip_id)
-                        WHERE vc.corpus = '{corpus.replace("'", "''")}' AND len(v.voice_embedding) > 0
+                        WHERE vc.corpus = '{corpus.replace("'", "''")}' AND v.has_voice
                         ORDER BY vc.voice_cluster""", lake.uri)
     names = np.array(members.column("voice_cluster").to_pylist())
     vectors = normalise(vectors_of(members.column("voice_embedding")))

@@ -96,6 +96,22 @@ def test_voice_search_finds_the_same_voice_first(voices_lake):
     assert {r["clip_id"] for r in sql} == {"podcasts/anna1", "podcasts/anna2"}
 
 
+def test_the_cli_answers_voice_search_and_figures(voices_lake, capsys):
+    import json
+
+    from speechcraft.cli import main
+
+    assert main(["voices", "similar", "podcasts/boris0", "--limit", "2", "--lake", voices_lake["lake"],
+                 "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert {r["clip_id"] for r in found} == {"podcasts/boris1", "podcasts/boris2"}
+    assert main(["voices", "clusters", "--lake", voices_lake["lake"], "--format", "json"]) == 0
+    figures = {r["corpus"]: r for r in json.loads(capsys.readouterr().out)}
+    assert figures["podcasts"]["clusters"] == 2 and figures["podcasts"]["clustered"] == 6
+    assert main(["voices", "similar", "podcasts/nobody", "--lake", voices_lake["lake"]]) == 2
+    assert "no voice vector" in capsys.readouterr().err
+
+
 def test_a_duplicate_planted_in_two_corpora_is_flagged(voices_lake, tmp_path):
     from speechcraft.tasks.exports.selection import clips_sql
     from speechcraft.warehouse.sql import connect

@@ -390,7 +390,7 @@ VOICE_CENTROIDS = pa.schema([
 # The same recording in two places (tasks/duplicates.py): every clip of a group but one points at the one kept.
 DUPLICATES = pa.schema([
     ("clip_id", pa.string()),            # the copy the exports skip
-    ("duplicate_of", pa.string()),       # the clip of its group that is kept (the smallest clip_id)
+    ("duplicate_of", pa.string()),       # the clip of its group that is kept (with a speaker id, else the first)
     ("kind", pa.string()),               # exact (same audio bytes and span) / near (voice, duration, transcript)
     ("score", pa.float64()),             # cosine of the two voice vectors (1.0 for exact)
     ("method_version", pa.string()),
@@ -472,4 +472,5 @@ def declared_columns(names: list[str]) -> list[str]:
 # The voice stage's table (tasks/attributes/voice.py declares the same), declared here too so that the views
 # over it (voices, clip_speakers) exist in a process that never imported the stage.
 VOICE_TABLE = attribute_table("voice")
-TABLES[VOICE_TABLE] = (attribute_schema({"voice_embedding": pa.list_(pa.float32(), VOICE_DIM)}), "clip_id")
+TABLES[VOICE_TABLE] = (attribute_schema({"voice_embedding": pa.list_(pa.float32(), VOICE_DIM),
+                                         "has_voice": pa.bool_()}), "clip_id")

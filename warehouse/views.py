@@ -24,13 +24,12 @@ VIEWS: dict[str, str] = {
         FROM clips c LEFT JOIN voice_clusters vc USING (clip_id)""",
     # One row per clip with a voice vector: what voice search and duplicate finding read. Nearest voices in
     # SQL: ORDER BY array_cosine_similarity(voice_embedding, (SELECT voice_embedding FROM voices WHERE
-    # clip_id = '...')) DESC (docs/voices.md). `len(...) > 0`, not IS NOT NULL: that filter, pushed down into
-    # the Lance scan, fails on a fixed-size-list column.
+    # clip_id = '...')) DESC (docs/voices.md).
     "voices": """
         SELECT s.clip_id, s.corpus, s.speaker_id, s.speaker_source, s.voice_cluster, c.duration_s,
                v.voice_embedding
         FROM attr_voice v JOIN clip_speakers s USING (clip_id) JOIN clips c USING (clip_id)
-        WHERE len(v.voice_embedding) > 0""",
+        WHERE v.has_voice""",
     # One row per corpus: what is in the lakehouse at a glance.
     "corpus_summary": """
         SELECT corpus, language, count(*) AS clips, count(DISTINCT s.speaker_id) AS speakers,

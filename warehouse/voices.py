@@ -11,6 +11,28 @@ from .schema import VOICE_TABLE
 from .sql import query
 
 
+# Per corpus: clips with a voice vector, clips clustered, clusters, and duplicates found, by kind.
+FIGURES_SQL = """
+    SELECT c.corpus, count(v.clip_id) AS with_voice, count(vc.clip_id) AS clustered,
+           count(DISTINCT vc.voice_cluster) AS clusters,
+           count(d.clip_id) FILTER (WHERE d.kind = 'exact') AS exact_duplicates,
+           count(d.clip_id) FILTER (WHERE d.kind = 'near') AS near_duplicates
+    FROM clips c LEFT JOIN voices v USING (clip_id) LEFT JOIN voice_clusters vc USING (clip_id)
+    LEFT JOIN duplicates d USING (clip_id)
+    GROUP BY c.corpus ORDER BY c.corpus"""
+
+
+def voice_figures(lake_uri: str | None) -> pa.Table:
+    return query(FIGURES_SQL, lake_uri)
+
+
+def clips_with_voice(lake_uri: str | None) -> pa.Table:
+    """Every clip with a voice vector: what voice search can start from, by corpus and speaker."""
+    return query("""SELECT v.clip_id, v.corpus, v.speaker_id, round(v.duration_s, 2) AS duration_s, l.transcript,
+                           l.audio_path, l.start_s, l.end_s
+                    FROM voices v JOIN clip_labels l USING (clip_id) ORDER BY v.clip_id""", lake_uri)
+
+
 class UnknownVoiceError(ValueError):
     """The clip does not exist or has no voice vector (not embedded yet, or too little speech)."""
 
@@ -20,14 +42,14 @@ def similar_voices(lake_uri: str | None, clip_id: str, limit: int = 10) -> pa.Ta
     similarity (cosine), corpus, speaker_id (effective), speaker_source, duration_s, transcript, gender,
     audio_path, start_s, end_s."""
     lake = Lakehouse(lake_uri)
-    stored = lake.lookup(VOICE_TABLE, [clip_id], ["voice_embedding"])
-    if not stored.num_rows or stored.column("voice_embedding")[0].as_py() is None:
+    stored = lake.lookup(VOICE_TABLE, [clip_id], ["voice_embedding", "has_voice"])
+    if not stored.num_rows or not stored.column("has_voice")[0].as_py():
         raise UnknownVoiceError(f"no voice vector for clip {clip_id!r}: is the id right, and has "
                                 f"`speechcraft annotate --stage voice` run? (clips with under 0.5 s of speech "
                                 f"have none)")
     vector = stored.column("voice_embedding")[0].as_py()
     found = lake.nearest(VOICE_TABLE, "voice_embedding", vector, limit + 1,
-                         where=f"clip_id != {sql_literal_list([clip_id])[1:-1]}")
+                         where=f"has_voice AND clip_id != {sql_literal_list([clip_id])[1:-1]}")
     if not found.num_rows:
         return pa.table({"clip_id": pa.array([], pa.string()), "similarity": pa.array([], pa.float64())})
     ids = found.column("clip_id").to_pylist()[:limit]

@@ -16,6 +16,7 @@ from ..vocabulary import LANGUAGES, TEXT_LABELS
 from .commands_corpus import cmd_ingest, cmd_sql
 from .commands_outputs import cmd_check, cmd_dashboard, cmd_export
 from .commands_pipeline import cmd_demo, cmd_run, cmd_serve
+from .commands_voices import cmd_voices
 from .commands_stages import (cmd_annotate, cmd_bins, cmd_check_text, cmd_describe, cmd_emphasize, cmd_models,
                               cmd_validate)
 from .render import RESULT_FORMATS
@@ -61,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--format", choices=RESULT_FORMATS, default="table")
     sql.set_defaults(func=cmd_sql)
+
+    voices = commands.add_parser(
+        "voices", parents=[lake], help="clips that sound like one clip; speaker-cluster and duplicate figures",
+        description="similar CLIP_ID: the clips whose voice vector is nearest (cosine) to the clip's, nearest "
+                    "first. clusters: per corpus, clips with a voice vector, clips clustered, clusters, and "
+                    "duplicates by kind (docs/voices.md).")
+    voices.add_argument("action", choices=["similar", "clusters"])
+    voices.add_argument("clip_id", nargs="?", help="similar: the clip to match")
+    voices.add_argument("--limit", type=int, default=10, help="similar: clips to show (default 10)")
+    voices.add_argument("--format", choices=RESULT_FORMATS, default="table")
+    voices.set_defaults(func=cmd_voices)
 
     annotate = commands.add_parser(
         "annotate", parents=[lake, backends], help="run every annotation stage that has work, then the labels",

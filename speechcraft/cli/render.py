@@ -212,6 +212,16 @@ def print_annotation(result: dict, lake: str | None) -> None:
     for attribute, version in (training.get("classifiers") or {}).items():
         console.print(f"speaker: {attribute} classifier " + (f"[bold]{version}[/bold]" if version else
                       f"not trained ({training['skipped'][attribute]})"))
+    for attribute, version in (training.get("voice_classifiers") or {}).items():
+        if version:
+            console.print(f"speaker: {attribute} classifier with the voice vector [bold]{version}[/bold]")
+    clusters, duplicates = result.get("voice_clusters"), result.get("duplicates") or {}
+    if clusters:
+        console.print(f"voices: {clusters['clustered']} clips clustered now ({clusters['new_clusters']} new "
+                      f"clusters); clusters per corpus without speaker ids: {clusters['clusters'] or 'none'}")
+    if duplicates.get("exact") or duplicates.get("near"):
+        console.print(f"duplicates: {duplicates['exact']} exact and {duplicates['near']} near copies, each exported "
+                      f"once (`speechcraft voices clusters`, table duplicates)")
     detector = result.get("emphasis_detector") or {}
     for language, why in (detector.get("skipped") or {}).items():
         console.print(f"emphasis: no {language} detector ({why})")

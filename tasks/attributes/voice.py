@@ -1,6 +1,7 @@
 """The voice stage: one speaker embedding per clip (models/voice_encoder.py; Resemblyzer's GE2E encoder by
 default), stored as a fixed-size float32 vector in `attr_voice.voice_embedding`, L2-normalised so that cosine
-similarity is a dot product. A clip with under half a second of speech after silence trimming gets a null.
+similarity is a dot product. A clip with under half a second of speech after silence trimming gets zeros and
+`has_voice` false: LanceDB's vector columns take no nulls, and every reader filters on `has_voice`.
 
 What reads it (docs/voices.md): the speaker clusters and the duplicates (tasks/voices.py,
 tasks/duplicates.py), voice search, and the embedded speaker classifier (tasks/speakers.py).
@@ -42,11 +43,13 @@ def ready() -> None:
 
 def measure(samples, rate, job) -> dict:
     vector = encoder().embed(samples, rate)
-    return {COLUMN: None if vector is None else vector.tolist()}
+    if vector is None:
+        return {COLUMN: [0.0] * DIM, "has_voice": False}
+    return {COLUMN: vector.tolist(), "has_voice": True}
 
 
 VOICE = register(AttributeStage(
-    "voice", "1", {COLUMN: pa.list_(pa.float32(), DIM)}, measure,
+    "voice", "1", {COLUMN: pa.list_(pa.float32(), DIM), "has_voice": pa.bool_()}, measure,
     after=(),
     config={"encoder": ENCODER, "model": MODEL},
     default=ENCODER != "resemblyzer" or is_installed("resemblyzer"),

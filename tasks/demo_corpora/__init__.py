@@ -43,7 +43,30 @@ def build_all(out_dir: Path, *, overwrite: bool = False) -> dict[str, FixtureTru
             truth_path.unlink(missing_ok=True)
         truths[name] = build(root)
         truths[name].save(truth_path)
+    plant_duplicate(truths["libritts-r"], truths["folder"])
+    truths["folder"].save(out_dir / "folder.truth.json")
     return truths
+
+
+def plant_duplicate(source: FixtureTruth, target: FixtureTruth) -> ExpectedClip:
+    """The same recording in two corpora: the first transcribed clip of `source` re-encoded (FLAC at 16 kHz,
+    its transcript beside it) into `target`'s root as `reposted.flac`, a clip of no speaker folder. The
+    duplicates step must find it (near: other bytes, same voice, length and words) and export it once."""
+    import soundfile as sf
+
+    from .speech import resample, write_audio
+
+    original = next(c for c in source.clips if c.transcript and c.synth.get("voice") and c.start_s is None)
+    samples, rate = sf.read(source.root / original.audio_relpath, dtype="float32", always_2d=True)
+    duration = write_audio(target.root / "reposted.flac", resample(samples.mean(axis=1), rate, 16000), 16000, "flac")
+    (target.root / "reposted.txt").write_text(original.transcript + "\n", encoding="utf-8")
+    clip = ExpectedClip(clip_id=f"{target.corpus}/reposted", native_id="reposted", speaker_id=None, subset=None,
+                        split="train", language=original.language, transcript=original.transcript,
+                        transcript_raw=original.transcript + "\n", duration_s=duration,
+                        audio_relpath="reposted.flac",
+                        synth={**original.synth, "duplicate_of": original.clip_id})
+    target.clips.append(clip)
+    return clip
 
 
 def write_voice_genders(out_dir: Path, path: Path) -> int:
