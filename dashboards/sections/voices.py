@@ -1,5 +1,6 @@
 """Voices: clips that sound like a chosen clip (nearest voice vectors, with players), and the speaker-cluster
 and duplicate figures per corpus (docs/voices.md)."""
+import pandas as pd
 import streamlit as st
 
 from speechcraft.dashboards.audio import clip_wav
@@ -20,8 +21,9 @@ def cached(name: str, version: str, *args):
 
 
 def player(row) -> None:
+    span = [None if pd.isna(row[k]) else float(row[k]) for k in ("start_s", "end_s")]   # pandas reads a null as NaN
     try:
-        st.audio(clip_wav(row["audio_path"], row["start_s"], row["end_s"]), format="audio/wav")
+        st.audio(clip_wav(row["audio_path"], *span), format="audio/wav")
     except (OSError, RuntimeError, ValueError) as exc:
         st.warning(f"cannot play {row['audio_path']}: {exc}")
 
