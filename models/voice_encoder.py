@@ -3,7 +3,7 @@
 An encoder has `name`, `dim`, `embed(samples, sample_rate) -> float32 vector` and `describe()`. Two backends,
 one line each in ENCODERS:
 - `resemblyzer` (default): Resemblyzer's GE2E d-vector encoder, 256-d, whose weights ship inside the
-  `resemblyzer` package (models/packaged.py); CPU, about 1/80 of real time.
+  `resemblyzer` package (models/packaged.py); CPU, 67 audio-h/h on one process (docs/voices.md).
 - `torchscript`: any TorchScript module (an ECAPA-TDNN or a WavLM-class x-vector head exported with
   `torch.jit.save`) that maps a (batch, samples) float waveform at 16 kHz to (batch, dim); the slot for GPU
   encoders. `model` names its file; `device` where it runs.
