@@ -156,7 +156,7 @@ def figures(rows: list[dict], clips_by_id: dict) -> dict:
     return out
 
 
-def report(prompt: str, half: str, result: dict, timing: dict, retries: int) -> None:
+def report(prompt: str, half: str, result: dict, retries: int) -> None:
     print(f"\n== prompt {prompt!r}, {half} half: first attempt (raw), judged by models/text_checker.py ==")
     print(f"{'lang':<5}{'requests':>9}{'pass':>8}{'screened':>10}{'omission':>10}{'distortion':>11}"
           f"{'transcript':>11}{'invented':>10}   paper (LLaMA-2 ft): omission / distortion")
@@ -173,11 +173,6 @@ def report(prompt: str, half: str, result: dict, timing: dict, retries: int) -> 
               f"screened out: {f['screen_reasons']}")
         for text in f["examples"]:
             print(f"    {text!r}")
-    attempts, generate_s = timing["attempts"], timing["generate_s"]
-    published = sum(f["published"] for f in result.values())
-    print(f"-- speed: load {timing['load_s']:.1f} s (once); {attempts} LLM attempts in {generate_s:.0f} s = "
-          f"{attempts / generate_s:.2f} texts/s; {published} published in {timing['total_s']:.0f} s = "
-          f"{published / timing['total_s']:.2f} texts/s (with the retries and the checker)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,8 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         for half in (("tune", "holdout") if args.half == "all" else (args.half,)):
             mine = [r for r in rows if in_half(clips_by_id[r["clip_id"]], half)]
             result = figures(mine, clips_by_id)
-            report(prompt, half, result, timing, retries)
+            report(prompt, half, result, retries)
             results[prompt][half] = result
+        published = sum(r["published"] for r in rows)
+        print(f"-- speed, prompt {prompt!r}: load {timing['load_s']:.1f} s (once); {timing['attempts']} LLM attempts "
+              f"in {timing['generate_s']:.0f} s = {timing['attempts'] / timing['generate_s']:.2f} texts/s; "
+              f"{published} published in {timing['total_s']:.0f} s = {published / timing['total_s']:.2f} texts/s "
+              "(with the retries and the checker)")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"args": vars(args), "results": results}, out, ensure_ascii=False, indent=1)
