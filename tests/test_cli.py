@@ -87,3 +87,25 @@ def test_nested_and_binary_values_print_as_json_text():
     out = io.StringIO()
     write_result(table, "table", out)
     assert '["no_speech", "clipped"]' in out.getvalue()
+
+
+def test_a_prefect_server_that_never_comes_up_is_stopped_and_named(monkeypatch):
+    """`speechcraft run` starts Prefect's temporary server early; one that misses its deadline is stopped (it
+    would outlive the command, holding its stdout open) and the error says what to do."""
+    import pytest
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    from speechcraft.cli import preflight
+
+    started = []
+    launch = SubprocessASGIServer._run_uvicorn_command
+    monkeypatch.setattr(SubprocessASGIServer, "_run_uvicorn_command",
+                        lambda self: started.append(launch(self)) or started[-1])
+    monkeypatch.setattr(preflight, "MIN_SERVER_STARTUP_S", 0)
+    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 1},
+                            set_defaults={PREFECT_API_URL: None}, restore_defaults={PREFECT_API_URL}):
+        ready = preflight.start_prefect_server_early()
+        with pytest.raises(preflight.PrefectServerError, match="PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"):
+            ready()
+    assert started and all(process.poll() is not None for process in started)

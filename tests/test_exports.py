@@ -29,10 +29,12 @@ PARLER_COLUMNS = PARLER_TTS_COLUMNS | {
     "corpus", "f0_std_semitones"}
 
 # What an export should take, written independently of tasks/exports.py: measured, no hard acoustic flag,
-# a transcript, gender and the three prosody labels, a published description and instruction.
+# a transcript, gender and the three prosody labels, a published description and instruction, and not a copy
+# of another clip (the fixtures hold three: a planted re-encoded copy, and two the corpora share).
 PUBLISHABLE = """
     SELECT a.* FROM clip_annotations a
     WHERE a.clip_id IN (SELECT clip_id FROM acoustics)
+      AND a.clip_id NOT IN (SELECT clip_id FROM duplicates)
       AND NOT list_has_any(a.flags, ['no_speech', 'too_short'])
       AND trim(coalesce(a.transcript, '')) <> ''
       AND a.gender IS NOT NULL AND a.pitch_label IS NOT NULL AND a.energy_label IS NOT NULL

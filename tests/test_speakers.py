@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from speechcraft.cli import main
+from speechcraft.models.registry import default_backend
+from speechcraft.models.speaker_classifier import FEATURE_SET, VOICE_FEATURE_SET
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.sql import query
 
@@ -46,20 +48,24 @@ def test_held_out_speakers_never_train_the_classifier_and_sources_are_recorded(a
     lake = Lakehouse(annotated_lake)
     classifiers = lake.read("classifiers").to_pylist()
     assert {c["attribute"] for c in classifiers} == {"gender", "age_group"}
-    gender = next(c for c in classifiers if c["attribute"] == "gender")
+    # two per attribute: one on the acoustic features, one reading the voice vector beside them
+    genders = [c for c in classifiers if c["attribute"] == "gender"]
+    assert sorted(c["feature_set"] for c in genders) == sorted([FEATURE_SET, VOICE_FEATURE_SET])
     clips = query("SELECT clip_id, corpus, speaker_id, meta_gender FROM clips WHERE meta_gender IS NOT NULL",
                   annotated_lake).to_pylist()
-    held = set(gender["held_out_speakers"])
-    training = [c for c in clips if f"{c['corpus']}/{c['speaker_id']}" not in held]
-    assert held and gender["n_train"] <= len(training) < len(clips)
-    assert set(gender["train_corpora"]) == {"aishell3", "libritts-r", "prosody"}
+    for gender in genders:
+        held = set(gender["held_out_speakers"])
+        training = [c for c in clips if f"{c['corpus']}/{c['speaker_id']}" not in held]
+        assert held and gender["n_train"] <= len(training) < len(clips)
+        assert set(gender["train_corpora"]) == {"aishell3", "libritts-r", "prosody"}
+    versions = {f"classifier:{c['version']}" for c in genders}
     rows = query("SELECT s.gender_source, s.gender, c.meta_gender FROM speakers s JOIN clips c USING (clip_id)",
                  annotated_lake).to_pylist()
     for r in rows:
         if r["meta_gender"]:
             assert (r["gender_source"], r["gender"]) == ("corpus", r["meta_gender"])
         else:
-            assert r["gender_source"] == f"classifier:{gender['version']}" and r["gender"] in ("female", "male")
+            assert r["gender_source"] in versions and r["gender"] in ("female", "male")
 
 
 def test_a_rerun_trains_nothing_new_and_changes_no_row(annotated_lake, tmp_path):
@@ -105,10 +111,16 @@ def test_embedded_emotion_is_neutral_for_read_corpora_and_empty_with_a_reason_el
             assert r["emotion"] is None and "--backend model" in r["reason"]
 
 
-def test_clips_without_a_transcript_are_recorded_as_such_by_the_embedded_backend(annotated_lake):
-    rows = query("SELECT t.text, t.backend, c.transcript FROM transcripts t JOIN clips c USING (clip_id)",
+def test_clips_without_a_transcript_are_transcribed_by_the_default_backend(annotated_lake):
+    """Whisper where the [asr] extra is installed (the test set-up installs it); without it the embedded
+    backend, which has no recogniser, records that it heard nothing."""
+    rows = query("""SELECT t.text, t.backend, c.transcript, list_contains(a.flags, 'no_speech') AS silent
+                    FROM transcripts t JOIN clips c USING (clip_id) JOIN acoustics a USING (clip_id)""",
                  annotated_lake).to_pylist()
-    assert rows and all(r["text"] is None and not r["transcript"] and r["backend"] == "embedded" for r in rows)
+    backend = default_backend("transcript")
+    assert rows and all(r["backend"] == backend and not r["transcript"] for r in rows)
+    assert any(r["silent"] for r in rows) and not all(r["silent"] for r in rows)     # room tone, and speech
+    assert all(bool(r["text"]) == (backend == "faster-whisper" and not r["silent"]) for r in rows), rows
 
 
 @pytest.mark.parametrize("content, message", [

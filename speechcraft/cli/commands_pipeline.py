@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .preflight import lake_reachable, quiet_services, start_prefect_server_early
+from .preflight import PrefectServerError, lake_reachable, quiet_services, start_prefect_server_early
 from .render import print_pipeline
 
 
@@ -51,6 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (NothingIngestedError, ConfigError, CorpusLayoutError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except PrefectServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return print_pipeline(result, lake)
 
 

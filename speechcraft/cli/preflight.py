@@ -51,25 +51,49 @@ def lake_reachable(lake: str) -> bool:
     return True
 
 
+class PrefectServerError(RuntimeError):
+    """Prefect's temporary server did not come up."""
+
+
+# A busy machine (a test suite or another run beside this one) can take longer than Prefect's default 20 s
+# to start the server; the early start below waits at least this long.
+MIN_SERVER_STARTUP_S = 90
+
+
 def start_prefect_server_early() -> Callable[[], None]:
     """Without a Prefect API (a plain command), the first flow starts Prefect's temporary server in a
     subprocess and waits for it: seconds, during which this process does nothing. Started here, in a
     thread, it comes up while this process imports the pipeline (the other seconds of start-up); the
-    returned function waits for it before the first flow. Should the early start fail, the flow's own start
-    tries again and reports what went wrong."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+    returned function waits for it before the first flow and raises PrefectServerError if it never came up."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, \
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return lambda: None
+    timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), MIN_SERVER_STARTUP_S)
+    failures: list[Exception] = []
 
     def start() -> None:
         from prefect.server.api.server import SubprocessASGIServer
 
+        server = SubprocessASGIServer()
         try:
-            SubprocessASGIServer().start()
-        except Exception:  # noqa: BLE001 - the flow's own start retries and reports it
-            pass
+            server.start(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - reported by ready(), in the main thread
+            # A start that timed out leaves its server process running, holding this process's stdout open:
+            # stop it, or it outlives this command (and whatever reads our output waits for it forever).
+            server.stop()
+            failures.append(exc)
 
     thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
     thread.start()
-    return thread.join
+
+    def ready() -> None:
+        thread.join()
+        if failures:
+            raise PrefectServerError(
+                f"Prefect's temporary server did not start within {timeout} s ({failures[0]}). On a busy "
+                "machine raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or run `prefect server start` "
+                "and set PREFECT_API_URL to it.")
+
+    return ready
