@@ -24,7 +24,7 @@ STAGE_OPTIONS = {"backend": str, "model": str, "device": str, "batch_size": int,
                  "language": str, "window_s": float, "tensor_parallel": int, "retries": int,
                  "max_new_tokens": int}
 # [stages.describe] also takes `conditions`: texts state noise, reverberation and monotony (Parler-TTS-style)
-STAGE_EXTRA_OPTIONS = {"describe": {"conditions": bool}}
+STAGE_EXTRA_OPTIONS = {"describe": {"conditions": bool, "prompt": str}}   # prompt: an LLM backend's
 
 
 class ConfigError(ValueError):

@@ -1,6 +1,7 @@
 """The command line as a user meets it: help text, and the fixture builder's own entry point."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -89,23 +90,31 @@ def test_nested_and_binary_values_print_as_json_text():
     assert '["no_speech", "clipped"]' in out.getvalue()
 
 
-def test_a_prefect_server_that_never_comes_up_is_stopped_and_named(monkeypatch):
+PROBE_SERVER_DEADLINE = """
+from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+from speechcraft.cli import preflight
+
+started = []
+launch = SubprocessASGIServer._run_uvicorn_command
+SubprocessASGIServer._run_uvicorn_command = lambda self: started.append(launch(self)) or started[-1]
+preflight.MIN_SERVER_STARTUP_S = 0
+with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 1}):
+    try:
+        preflight.start_prefect_server_early()()
+    except preflight.PrefectServerError as exc:
+        print(exc)
+print("launched", len(started), "running", sum(process.poll() is None for process in started))
+"""
+
+
+def test_a_prefect_server_that_never_comes_up_is_stopped_and_named(tmp_path):
     """`speechcraft run` starts Prefect's temporary server early; one that misses its deadline is stopped (it
-    would outlive the command, holding its stdout open) and the error says what to do."""
-    import pytest
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
-
-    from speechcraft.cli import preflight
-
-    started = []
-    launch = SubprocessASGIServer._run_uvicorn_command
-    monkeypatch.setattr(SubprocessASGIServer, "_run_uvicorn_command",
-                        lambda self: started.append(launch(self)) or started[-1])
-    monkeypatch.setattr(preflight, "MIN_SERVER_STARTUP_S", 0)
-    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 1},
-                            set_defaults={PREFECT_API_URL: None}, restore_defaults={PREFECT_API_URL}):
-        ready = preflight.start_prefect_server_early()
-        with pytest.raises(preflight.PrefectServerError, match="PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"):
-            ready()
-    assert started and all(process.poll() is not None for process in started)
+    would outlive the command, holding its stdout open) and the error says what to do. In a process of its own:
+    no test server's PREFECT_API_URL, and its output must end (an orphaned server would keep the pipe open)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    out = subprocess.run([sys.executable, "-c", PROBE_SERVER_DEADLINE], capture_output=True, text=True, env=env,
+                         timeout=120).stdout
+    assert "did not start within 1 s" in out and "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in out, out
+    assert "launched 1 running 0" in out, out

@@ -131,6 +131,29 @@ def test_check_text_exits_by_the_verdict(capsys):
     assert main(["check-text", "x", "--labels", "pitch=squeaky"]) == 2
 
 
+def test_the_llm_prompt_is_a_describe_option_of_the_config_and_part_of_the_backend_version(tmp_path):
+    """[stages.describe] prompt = "paper" | "guided" reaches the LLM backend; the guided prompt is in its
+    version (so switching rewrites the texts), the paper's keeps the version written before prompts existed;
+    an unknown prompt is refused with the choices."""
+    pytest.importorskip("transformers")
+    from fixtures import tiny_models
+    from speechcraft.models.registry import load_backend
+    from speechcraft.settings import ConfigError, load_project_config
+
+    config = tmp_path / "speechcraft.toml"
+    config.write_text('[stages.describe]\nbackend = "transformers"\nprompt = "paper"\n')
+    options = load_project_config(config)["stages"]["describe"]
+    model = str(tiny_models.causal_lm(tmp_path / "tiny-lm"))
+    versions = {prompt: load_backend("describe", {**options, "model": model, "prompt": prompt}).describe().version
+                for prompt in ("paper", "guided")}
+    assert "prompt=guided" in versions["guided"] and "prompt=" not in versions["paper"]
+    with pytest.raises(ValueError, match="unknown prompt 'chatty'; choose from"):
+        load_backend("describe", {**options, "model": model, "prompt": "chatty"})
+    config.write_text("[stages.describe]\nprompt = 2\n")
+    with pytest.raises(ConfigError, match="prompt must be a str"):
+        load_project_config(config)
+
+
 def test_vllm_without_vllm_installed_says_how_to_get_it(annotated_lake, tmp_path, capsys):
     pytest.importorskip("transformers")
     from fixtures import tiny_models
