@@ -63,7 +63,10 @@ class ResemblyzerEncoder:
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray | None:
         from resemblyzer import preprocess_wav
 
-        wav = preprocess_wav(_to_16k(samples, sample_rate), source_sr=SAMPLE_RATE)
+        samples = _to_16k(samples, sample_rate)
+        if not np.any(samples):     # digital silence: the level normalisation would divide by zero
+            return None
+        wav = preprocess_wav(samples, source_sr=SAMPLE_RATE)
         if len(wav) < MIN_SECONDS * SAMPLE_RATE:
             return None
         return _normalised(self._encoder.embed_utterance(wav))

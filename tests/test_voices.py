@@ -174,6 +174,18 @@ def test_the_lakehouse_trains_a_voice_classifier_where_clips_have_vectors(voices
     assert {r["gender_source"] for r in predicted} == {f"classifier:{voice_version}"}
 
 
+def test_silence_has_no_voice_vector_and_raises_no_warning():
+    import warnings
+
+    from speechcraft.models.voice_encoder import load_encoder
+
+    encoder = load_encoder("resemblyzer")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert encoder.embed(np.zeros(3 * 16000, dtype=np.float32), 16000) is None
+    assert encoder.embed(render(SENTENCES[0], ANNA, 16000), 16000).shape == (256,)
+
+
 def test_the_encoder_slot_takes_a_torchscript_model(tmp_path):
     import torch
 
