@@ -23,8 +23,9 @@ CONFIG_FILE = "speechcraft.toml"
 STAGE_OPTIONS = {"backend": str, "model": str, "device": str, "batch_size": int, "allow_download": bool,
                  "language": str, "window_s": float, "tensor_parallel": int, "retries": int,
                  "max_new_tokens": int}
-# [stages.describe] also takes `conditions`: texts state noise, reverberation and monotony (Parler-TTS-style)
-STAGE_EXTRA_OPTIONS = {"describe": {"conditions": bool, "prompt": str}}   # prompt: an LLM backend's
+# [stages.describe] also takes `conditions` (texts state noise, reverberation and monotony, Parler-TTS-style)
+# and `prompt` (an LLM backend's prompt: guided or paper)
+STAGE_EXTRA_OPTIONS = {"describe": {"conditions": bool, "prompt": str}}
 
 
 class ConfigError(ValueError):
