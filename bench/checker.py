@@ -6,8 +6,9 @@ A case is a text with its true verdict (`passes`); "positive" is a text that mus
 precision is the share of the checker's "fails" that are right and recall the share of bad texts it fails.
 Sets: the first, hand-written set (tests/data/checker_cases.jsonl, grown with the checker), the independent
 set (tests/data/checker_independent_cases.jsonl, written from the contract alone, split into dev and a
-holdout kept untouched until a change is finished: tests/data/README-checker-independent.md) and the
-recording-condition cases. --split picks the independent set's part (default dev: the holdout is read only
+holdout kept untouched until a change is finished: tests/data/README-checker-independent.md), the fresh set
+(tests/data/checker_fresh_cases.jsonl, written the same way by another hand after the independent set's holdout
+had been reported, split the same way: tests/data/README-checker-fresh.md) and the recording-condition cases. --split picks the independent and fresh sets' part (default dev: the holdout is read only
 to report a finished change). --before DIR judges with the checker of another checkout (e.g.
 `git worktree add /tmp/checker-before 5f870ce`), loaded from its files by path, with this tree's cases: the
 first-look figure; with --before-only that checker alone (a first look on the holdout that does not also
@@ -27,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 SETS = {"first": "checker_cases.jsonl", "independent": "checker_independent_cases.jsonl",
-        "conditions": "checker_condition_cases.jsonl"}
+        "fresh": "checker_fresh_cases.jsonl", "conditions": "checker_condition_cases.jsonl"}
+SPLIT_SETS = ("independent", "fresh")          # sets with a dev part and a holdout part
 
 
 def load_checker(tree: Path | None):
@@ -98,14 +100,14 @@ def main() -> int:
     print(f"{'checker':<34}{'set':<24}{'lang':<6}{'texts':>6}{'agree':>8}{'prec.':>8}{'recall':>8}")
     for side, check in sides.items():
         for set_name in SETS:
-            split = args.split if set_name == "independent" else "all"
+            split = args.split if set_name in SPLIT_SETS else "all"
             rows = cases(set_name, split)
             for language in ("en", "zh"):
                 mine = [c for c in rows if c["language"] == language]
                 if not mine:
                     continue
                 f = figures(check, mine)
-                label = f"{set_name} ({split})" if set_name == "independent" else set_name
+                label = f"{set_name} ({split})" if set_name in SPLIT_SETS else set_name
                 print(f"{side:<34}{label:<24}{language:<6}{f['texts']:>6}{f['agreement']:>8.3f}"
                       f"{f['precision']:>8.3f}{f['recall']:>8.3f}")
                 if args.misses:

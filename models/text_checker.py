@@ -20,7 +20,10 @@ from .text_lexicon import (ATTRIBUTE_ORDER, CONDITION_LEXICON, CONDITION_ORDER, 
                            SHARED_ADJECTIVE)
 
 BLANKS_LATER = ("speed", "volume", "pitch", "emotion")
-_QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』")
+_QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|‘([^’]*)’|「([^」]*)」|『([^』]*)』")
+# Any quotation mark, straight single ones included: a transcript in 'single quotes' is found by its own words
+# (an apostrophe inside it, "It's", would end a quote read by the marks alone).
+_QUOTE_MARKS = "\"'“”‘’「」『』"
 # The grammar's phrases, then the lexicon's, compiled once (`re`'s own cache would be consulted about 55 times a
 # text, a tenth of a check). Numbers of years are read last, after the lexicon's own age phrases.
 _PHRASES = {language: {attribute: [(re.compile(pattern), values) for pattern, values in
@@ -99,8 +102,7 @@ def check(text: str, labels: dict[str, str], language: str, transcript: str | No
         verdict.omitted.append("topic")
     for phrase in (labels.get("emphasis"), labels.get("topic")):   # their words say nothing about the voice
         if phrase:
-            body = re.sub(re.escape(phrase.lower() if language == "en" else phrase), lambda m: " " * len(m.group(0)),
-                          body)
+            body = _blank_phrase(body, phrase.lower() if language == "en" else phrase)
     conditions = any(attribute in labels for attribute in CONDITION_ORDER)
     found = read_attributes(body, language, conditions)
     verdict.found = {a: sorted(set().union(*v)) for a, v in found.items() if a in labels}
@@ -196,10 +198,23 @@ def _transcript(text: str, transcript: str) -> tuple[str | None, str]:
     for match in quoted:
         inner = next(g for g in match.groups() if g is not None)
         if _normalise(inner) == wanted:
-            return None, text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+            return None, _blank_spans(text, [match.span()])
+    between_marks = _quoted_words(transcript).search(text)
+    if between_marks:
+        return None, _blank_spans(text, [between_marks.span()])
     if any(_overlap(next(g for g in m.groups() if g is not None), transcript) >= 0.5 for m in quoted):
         return "altered", text
     return "missing", text
+
+
+def _blank_phrase(body: str, phrase: str) -> str:
+    """The phrase blanked where it is quoted, or everywhere when it never is: a stressed 快 quoted as the word to
+    stress says nothing of the speed, but 语速很快 elsewhere in the text still does."""
+    blank = lambda m: " " * len(m.group(0))      # noqa: E731
+    quoted = _quoted_words(phrase)
+    if quoted.search(body):
+        return quoted.sub(blank, body)
+    return re.sub(re.escape(phrase), blank, body)
 
 
 def _blank_quotes(text: str, keep: str | None) -> str:
@@ -210,6 +225,16 @@ def _blank_quotes(text: str, keep: str | None) -> str:
             return match.group(0)
         return " " * len(match.group(0))
     return _QUOTES.sub(blank, text)
+
+
+def _quoted_words(phrase: str) -> re.Pattern:
+    """The phrase's words (characters, for Chinese) in order, punctuation and spacing between them free, with a
+    quotation mark on either side."""
+    units = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", phrase))
+    units = [u for unit in units for u in (list(unit) if re.match(r"[\u3400-\u9fff]", unit) else [unit])]
+    marks = re.escape(_QUOTE_MARKS)
+    body = r"[^\w]*".join(re.escape(u) for u in units)
+    return re.compile(rf"[{marks}][^\w{marks}]*{body}[^\w{marks}]*[{marks}]", re.IGNORECASE)
 
 
 def _normalise(text: str) -> str:
@@ -234,8 +259,8 @@ def _mentions_emphasis(body: str, word: str, language: str) -> bool:
 
 
 def _mentions_topic(body: str, topic: str, language: str) -> bool:
-    if language == "zh":
-        return topic in body
+    if language == "zh":      # every part of it, in any order: 有声书《红楼梦》 is said by 《红楼梦》的有声书
+        return topic in body or all(part in body for part in re.findall(r"[^\W_]+", topic))
     words = [w for w in re.findall(r"[a-z]+", topic.lower()) if len(w) > 3 and w not in {"and", "with", "from"}]
     return topic.lower() in body or (bool(words) and all(re.search(rf"\b{w[:max(4, len(w) - 2)]}", body)
                                                          for w in words))

@@ -32,11 +32,11 @@ _NOUNS_EN = {
 _ANY_NOUN_EN = "|".join(_NOUNS_EN.values())
 # what may stand between a noun and its modifier: copulas, and the words of a correction ("or rather")
 _GAP_EN = (r"(?:[ ,]+(?:is|was|are|were|'s|that|which|sits?|stays?|remains?|seems?|sounds?|feels?|runs?|kept|held"
-           r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and)){0,4}")
+           r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and|on the)){0,4}")
 # what may stand between coordinated modifiers and their noun: anything but the words of another phrase
 _FUNCTION_EN = r"his|her|their|its|the|a|an|with|at|in|of|to|for|is|was|by|on|from|that|which|who|as|and then"
 _NORMAL_EN = (r"normal|moderate|medium|average|ordinary|regular|typical|standard|natural|middling|unremarkable"
-              r"|balanced|comfortable|conversational|steady|even|mid|mid-range|middle")
+              r"|balanced|comfortable|conversational|steady|mid|mid-range|middle|middle-of-the-road")
 # modifiers by attribute and value: only these need a noun ("fast", "loud", "happy" are read anywhere)
 _ADJ_EN = {
     "speed": {"normal": _NORMAL_EN, "fast": r"fast|faster|quick|quicker|rapid|brisk|swift|speedy|hurried|rushed|lively",
@@ -45,8 +45,8 @@ _ADJ_EN = {
                "low": r"low|lower|soft|softer|quiet|quieter|reduced|subdued|weak"},
     # a calm, even or natural tone is an emotion's
     "pitch": {"normal": r"normal|moderate|medium|average|ordinary|regular|typical|standard|middling|mid|mid-range|middle",
-              "high": r"high|higher|raised|elevated|high-pitched|higher-pitched",
-              "low": r"low|lower|deep|deeper|low-pitched|lower-pitched"},
+              "high": r"high|higher|highish|raised|elevated|high-pitched|higher-pitched",
+              "low": r"low|lower|lowish|deep|deeper|low-pitched|lower-pitched"},
 }
 # read anywhere: comparatives and forms the lexicon lacks
 _FREE_EN = {
@@ -56,7 +56,8 @@ _FREE_EN = {
                 r" )?voice|voice (?:is |was )?raised", "high"),
                (r"quieter|softer|more (?:quietly|softly)|soft-spoken", "low")],
     "pitch": [(r"high-voiced|above-average pitch", "high"), (r"low-voiced|deep-voiced|below-average pitch", "low")],
-    "emotion": [(r"without (?:any |much |a trace of |a hint of )?(?:\w+ )?(?:emotion|feeling)", "neutral")],
+    "emotion": [(r"without (?:any |much |a trace of |a hint of )?(?:\w+ )?(?:emotion|feeling)"
+                 r"|(?:with )?(?:no|little) (?:particular |real |obvious |strong |special )?(?:emotion|feeling)", "neutral")],
 }
 
 
@@ -74,8 +75,10 @@ def _english(attribute: str) -> list[tuple[str, str]]:
                (r"\b" + neither.format(own), "normal")]
     for value, adjectives in _ADJ_EN[attribute].items():
         # noun first: "his voice is rather high", "pitch a bit lower than average", "voice isn't high"
-        phrases.append((rf"\b(?:{nouns})\b{_GAP_EN}[ ,]+(?:(?P<neg>{_NEG_EN})[ ,]+(?:at all[ ,]+)?)?{_DEGREE_EN}"
+        phrases.append((rf"\b(?:{nouns})\b{_GAP_EN}[ ,:]+(?:(?P<neg>{_NEG_EN})[ ,]+(?:at all[ ,]+)?)?{_DEGREE_EN}"
                         rf"(?P<adj>{adjectives})\b(?!-| +(?:{_ANY_NOUN_EN})\b)", value))
+        # the modifier then its noun: "high in pitch", "moderate in volume"
+        phrases.append((rf"\b{_DEGREE_EN}(?P<adj>{adjectives}) in (?:{nouns})\b", value))
         # modifier first, alone or among coordinated ones: "a high, loud, quick and happy voice" (a comma right
         # before the noun ends a list: "moderate, volume ..." is not "moderate volume")
         phrases.append((rf"(?<!-)\b(?:{adjectives})(?:-than-[a-z]+)?\b(?!-)(?=(?:[ ,]+(?:and |or )?(?!(?:{_ANY_NOUN_EN}|{_FUNCTION_EN})\b)"
@@ -96,7 +99,7 @@ _NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|�
 _ADJ_ZH = {
     "speed": {"normal": _NORMAL_ZH, "fast": r"飞快|急促|迅速|轻快|快|急", "slow": r"缓慢|徐缓|迟缓|舒缓|慢|缓"},
     "volume": {"normal": _NORMAL_ZH, "high": r"响亮|洪亮|大声|响|大", "low": r"微弱|轻柔|小声|轻|小|弱"},
-    "pitch": {"normal": _NORMAL_ZH, "high": r"高亢|尖细|尖锐|清亮|高高|高|尖",
+    "pitch": {"normal": _NORMAL_ZH, "high": r"高亢|尖细|尖锐|清亮|高高|尖尖|高|尖",
               "low": r"低沉|浑厚|深沉|厚重|低|沉"},
 }
 # noun-only forms: 音量高/低 is volume, 声音高/低 is pitch (read after volume)
@@ -107,7 +110,7 @@ _LINK_ZH = (r"(?:的)?(?:方面|上|听起来|显得|保持得?|放得|压得|�
 _FREE_ZH = {
     "speed": [(r"慢语|慢声|慢悠悠|慢慢", "slow")],
     "volume": [(r"(?:提高|抬高|放大|扯着|扯开)了?(?:嗓门|音量|声音|声量|嗓子)", "high"),
-               (r"(?:压低|放低|降低|放轻)了?(?:嗓门|音量|声音|声量|嗓子)", "low")],
+               (r"(?:压低|放低|降低|放轻)了?(?:嗓门|音量|声音|声量|嗓子|嗓音)", "low")],
     "emotion": [(r"不带(?:什么|任何|一丝)?(?:情绪|感情)|没有(?:什么|任何)?(?:明显的?)?(?:情绪|感情)", "neutral")],
     "age": [(r"中学(?:男|女)?生|初中(?:男|女)?生|高中(?:男|女)?生", "teenager")],
 }
@@ -122,7 +125,8 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
             if noun_set is None:
                 continue
             # noun first: 语速比较快, 声音一点也不响, 音调比一般女性低一些, 音量：大
-            phrases.append((rf"(?:{noun_set}){_LINK_ZH}(?:都|也|则|却)?(?P<neg>{_NEG_ZH})?{_DEGREE_ZH}(?P<adj>{adj})",
+            phrases.append((rf"(?:{noun_set})(?:都|均|也|则|却)?{_LINK_ZH}(?:都|均|也|则|却)?(?:处在|处于|保持在|维持在|属于|属)?"
+                            rf"(?P<neg>{_NEG_ZH})?{_DEGREE_ZH}(?P<adj>{adj})",
                             value))
             # modifier first: 以较快的语速, 用高高的嗓音, 很小的声音; not 适中的声音, which says nothing of
             # which attribute is moderate
@@ -163,7 +167,7 @@ GRAMMAR: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
 NEGATION = {
     "en": (rf"(?:\b(?:not|never|hardly|barely|scarcely|anything but|far from|no|without)|n't)[ ,]+"
            r"(?:(?:at all|in the least|a|an|the|be|being|sound|sounds|sounding|seem|seems|seeming|too|overly"
-           r"|particularly|especially|remotely|that|so|any|much|very|even|a trace of|a hint of|any sign of"
+           r"|particularly|especially|remotely|that|so|any|much|very|even|a trace of|a hint of|any sign of|in"
            r"|a sign of|the least bit|in any way|speak|speaking|talk|talking)[ ,]+)*$"),
     "zh": rf"(?<![忍禁]){_NEG_ZH}{_DEGREE_ZH}(?:的|地)?$",
 }
@@ -177,15 +181,22 @@ _ALL_ADJ_ZH = "|".join(sorted({a for by_value in _ADJ_ZH.values() for v in by_va
 _ALL_NOUN_ZH = "|".join(sorted({n for v in _NOUNS_ZH.values() for n in v.split("|")}, key=len, reverse=True))
 _SHARED_NOUN_ZH = r"音调|音高|音量|语速|声调"
 COORDINATION = {
-    "en": [(rf"\b((?:{_SHARED_NOUNS_EN})(?:(?:, and |, | and )(?:{_SHARED_NOUNS_EN}))+)"
+    "en": [(rf"\b((?:{_SHARED_NOUNS_EN})(?:(?:, and |, | and )(?:(?:his|her|their|the) )?(?:{_SHARED_NOUNS_EN}))+)"
             rf"((?: (?:are|were|both|all|remain|stay|seem|sound|kept|held|equally))* {_DEGREE_EN}(?:{_NORMAL_EN}"
             r"|high|low))\b", lambda m: ", ".join(f"{noun} {m.group(2).strip()}"
-                                                  for noun in re.split(r", and |, | and ", m.group(1))))],
-    "zh": [(rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)((?:都|均|也)?{_DEGREE_ZH}(?:{_ALL_ADJ_ZH}))",
+                                                  for noun in re.split(r"(?:, and |, | and )(?:(?:his|her|their|the) )?",
+                                                                       m.group(1))))],
+    "zh": [(rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)((?:都|均|也)?(?:处在|处于|保持在|维持在|属于|属)?{_DEGREE_ZH}"
+            rf"(?:{_ALL_ADJ_ZH}))",
             lambda m: "，".join(noun + m.group(2) for noun in re.split(r"[、和与及]", m.group(1)))),
-           (rf"(?:又|既)?({_ALL_ADJ_ZH})(?:又|而|且|、)({_ALL_ADJ_ZH})(的|地)?(一种|一副)?({_ALL_NOUN_ZH})",
-            lambda m: f"{m.group(1)}的{m.group(5)}，{m.group(2)}的{m.group(5)}"),
+           # (the second may be a quality of no attribute: 又高又亮的嗓音 is still high)
+           (rf"(?:又|既)?({_ALL_ADJ_ZH})的?(?:又|而|且|、)({_DEGREE_ZH})({_ALL_ADJ_ZH}|[\u4e00-\u9fff])(的|地)?(一种|一副)?"
+            rf"({_ALL_NOUN_ZH})", lambda m: f"{m.group(1)}的{m.group(6)}，{m.group(2)}{m.group(3)}的{m.group(6)}"),
            (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})(?:又|而|且|、)({_DEGREE_ZH})({_ALL_ADJ_ZH})",
+            lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}"),
+           # a correction names its noun once: 语速中等，不对，要非常快 / 语速偏快——其实应该说偏慢 (both values said)
+           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})[，,—\-\s]*(?:不对|哦不|其实|应该说|确切地说|准确地说|更正)"
+            rf"[^，。；—]{{0,4}}?[，,—\-\s]*(?:是|要)?({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}")],
 }
 

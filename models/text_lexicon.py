@@ -54,7 +54,7 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
              r"|energetically|high volume|strong voice|resounding|projecting|full[- ]voiced)"
              r"|(?:volume|energy) (?:is |was )?(?:high|raised|elevated)|high (?:volume|energy|intensity)", "high"),
             (_ADV_EN + r"(?:soft|softly|quiet|quietly|hushed|whisper|whispers|whispering|whispered|faint|faintly"
-             r"|low[- ]energy|low volume|murmur|murmurs|murmuring|muted|barely audible)"
+             r"|low[- ]energy|low volume|murmur|murmurs|murmuring|muted|barely audible|under (?:his|her|their|one's) breath)"
              r"|(?:volume|energy) (?:is |was )?(?:low|reduced)|low (?:volume|energy|intensity)", "low"),
         ),
         "pitch": _en(
@@ -80,7 +80,8 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
             (r"fearful|fearfully|fear|afraid|scared|frightened|terrified|anxious|anxiously|nervous|nervously"
              r"|apprehensive|apprehensively|panicked|alarmed|uneasy|trembling voice|fright", "fearful"),
             (r"happy|happily|cheerful|cheerfully|joyful|joyfully|joyous|delighted|glad|gladly|upbeat|elated"
-             r"|merry|merrily|gleeful|gleefully|contented|pleased|jubilant|good-humored|joy", "happy"),
+             r"|merry|merrily|gleeful|gleefully|contented|pleased|jubilant|good-humored|joy|happiness|overjoyed|thrilled"
+             r"|ecstatic|cheery|amused|amusement", "happy"),
             (r"sad|sadly|sadness|sorrow|sorrowful|sorrowfully|melancholy|melancholic|gloomy|gloomily|mournful"
              r"|mournfully|downcast|dejected|unhappy|grief|grieving|heartbroken|despondent|forlorn|wistful", "sad"),
             (r"surprised|surprise|astonished|astonishment|amazed|amazement|startled|stunned|taken aback"
@@ -106,7 +107,7 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
         "gender": _en(
             (r"she|her|hers|herself|woman|women|female|lady|ladies|girl|mother|grandmother|grandma|actress"
              r"|daughter|sister|wife|feminine|gal", "female"),
-            (r"he|him|his|himself|man|men|male|gentleman|gentlemen|boy|guy|father|grandfather|grandpa|son"
+            (r"he|his|himself|man|men|male|gentleman|gentlemen|boy|guy|father|grandfather|grandpa|son"
              r"|brother|husband|masculine", "male"),
         ),
     },
@@ -115,7 +116,7 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
             (r"不紧不慢|不快不慢|不慢不快|不急不缓|不疾不徐|语速(?:适中|正常|中等|平稳|均匀|平缓适中|自然|一般)"
              r"|(?:适中|正常|中等|平稳|均匀)的语速|节奏(?:适中|平稳)", "normal"),
             (r"语速" + _DEG_ZH + r"(?:快|急)|飞快|快速|急促|迅速|语速急|连珠炮|快节奏|很快地|较快地|快快地|匆匆|匆忙", "fast"),
-            (r"语速" + _DEG_ZH + r"(?:慢|缓)|缓慢|慢悠悠|慢慢|徐缓|慢条斯理|慢吞吞|放慢|慢速|迟缓|较慢地|很慢地", "slow"),
+            (r"语速" + _DEG_ZH + r"(?:慢|缓)|缓慢|慢悠悠|慢慢|缓缓|徐缓|慢条斯理|慢吞吞|放慢|慢速|迟缓|较慢地|很慢地", "slow"),
         ),
         "volume": _zh(
             (r"不大不小|音量(?:适中|正常|中等|平稳|一般|适度)|(?:适中|正常|中等)的音量|声音大小适中", "normal"),
@@ -133,8 +134,8 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
             (r"中性|平静|平和|平淡|冷静|不带感情|不带情绪|没有(?:明显的?)?情绪|情绪平稳|语气平稳|心平气和|淡定|波澜不惊", "neutral"),
             (r"(?<!先)生气|愤怒|恼火|气愤|怒气|怒|火冒|不满|气冲冲|恼怒", "angry"),
             (r"厌恶|嫌弃|反感|恶心|鄙夷|嫌恶|鄙视|憎恶", "disgusted"),
-            (r"恐惧|害怕|惊恐|畏惧|胆怯|惧怕|紧张不安|惶恐|战战兢兢|受惊|惊慌|慌张|慌乱|颤抖|发抖", "fearful"),
-            (r"开心|高兴|愉快|欢快|快乐|喜悦|愉悦|欣喜|兴高采烈|喜气洋洋|欢喜|轻快愉悦", "happy"),
+            (r"恐惧|害怕|惊恐|畏惧|胆怯|惧怕|紧张不安|惶恐|战战兢兢|受惊|惊慌|慌张|慌乱|颤抖|发抖|吓坏|吓得|被吓", "fearful"),
+            (r"开心|高兴|愉快|欢快|快乐|喜悦|愉悦|欣喜|兴高采烈|喜气洋洋|欢喜|轻快愉悦|乐呵呵|笑呵呵|乐滋滋|喜滋滋|美滋滋", "happy"),
             (r"悲伤|难过|伤心|低落|忧伤|哀伤|沮丧|悲痛|凄凉|哀怨|失落", "sad"),
             (r"惊讶|吃惊|诧异|惊奇|意外|震惊|惊愕|难以置信", "surprised"),
         ),
@@ -168,13 +169,15 @@ INVENTED: dict[str, str] = {
            r"|pauses? to|hoping|hopes|longing|regret\w*|secretly|childhood|backstory|story continues)\b"),
     "zh": (r"微笑|笑着|笑了|笑容|大笑|皱眉|点头|摇头|耸肩|眨眼|挥手|手势|叹气|叹了口气|流泪|眼泪|泪水|眼神|目光"
            r"|回忆|想起|心里|内心|心想|仿佛|似乎在想|然后|随后|接着|转身|走开|离开|握紧|拳头|表情|脸上|童年|往事"
-           r"|双手|眼睛|瞪大|搓来搓去|攥|跺脚|拍手|低下头|抬起头|脸红|咬着嘴唇|皱起|眉头|眼镜|眼角|摔门"),
+           r"|双手|眼睛|瞪大|搓来搓去|攥|跺脚|拍手|低下头|抬起头|脸红|咬着嘴唇|皱起|眉头|眼镜|眼角|摔门"
+           r"|躲在|角落|埋进|臂弯|竖起|大拇指|涨得通红|涨红|小脸|满脸|嘴角|撇嘴|咧嘴|手舞足蹈|捂着|捂住|眼眶|挥舞"
+           r"|一边说一边|边说边|说着说着|拿起|放下|跑开|蹦蹦跳跳|跳了起来"),
 }
 
 EMPHASIS_CUES = {
     "en": r"\b(?:emphas\w*|stress\w*|accent\w*|highlight\w*|punch\w*|weight\w*|underlin\w*|lean\w* on|lands? hard"
           r"|extra force|pronounced|spotlight\w*)\b",
-    "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重",
+    "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重|[读念说咬]得[^，。；]{0,3}重|重重地",
 }
 
 # The recording conditions and delivery (vocabulary.CONDITION_LABEL_NAMES), stated only when describe's

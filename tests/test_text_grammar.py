@@ -83,11 +83,55 @@ def test_a_negated_value_fits_the_others(text, labels, language):
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_precision_and_recall_on_the_independent_dev_split(language):
-    rows = [json.loads(line) for line in (DATA / "checker_independent_cases.jsonl").open(encoding="utf-8")]
+@pytest.mark.parametrize("case_set", ["checker_independent_cases.jsonl", "checker_fresh_cases.jsonl"])
+def test_precision_and_recall_on_the_dev_split_of_each_independent_set(case_set, language):
+    rows = [json.loads(line) for line in (DATA / case_set).open(encoding="utf-8")]
     rows = [r for r in rows if r["language"] == language and r["split"] == "dev"]
     flagged = [not check(r["text"], r["labels"], language,
                          r.get("transcript") if r["kind"] == "instruction" else None).passed for r in rows]
     bad = [not r["passes"] for r in rows]
     hits = sum(f and b for f, b in zip(flagged, bad))
     assert hits / sum(flagged) >= 0.95 and hits / sum(bad) >= 0.95
+
+
+@pytest.mark.parametrize("text, attribute, value, language", [
+    ("The voice is high in pitch and slow in tempo.", "pitch", "high", "en"),        # the modifier, then "in" noun
+    ("Pitch: middling. Pace: quick.", "pitch", "normal", "en"),                      # a list with colons
+    ("His pitch is on the low side.", "pitch", "low", "en"),
+    ("Both his volume and his pace are middle-of-the-road.", "volume", "normal", "en"),   # possessives coordinated
+    ("She speaks almost under her breath.", "volume", "low", "en"),
+    ("音量和音调都处在中等水平。", "pitch", "normal", "zh"),
+    ("她的语速也比常人快。", "speed", "fast", "zh"),
+    ("用尖尖的、很大的声音说话。", "pitch", "high", "zh"),        # coordinated with a degree word on the second
+])
+def test_more_phrase_shapes(text, attribute, value, language):
+    assert found(text, {attribute: value}, language).get(attribute) == [value], text
+
+
+@pytest.mark.parametrize("text, language", [
+    ("音调很高，语速中等，不对，要非常快。", "zh"),              # a correction states a second value
+    ("语速偏快——其实应该说偏慢——语气平和。", "zh"),
+])
+def test_a_correction_is_a_distortion(text, language):
+    verdict = check(text, {"speed": "normal" if "中等" in text else "fast"}, language)
+    assert "speed" in verdict.distorted, verdict.reasons()
+
+
+def test_a_transcript_in_single_quotes_with_an_apostrophe_is_found():
+    verdict = check("A teenage girl, furious and loud, shouts 'It's my phone, give it back!'",
+                    {"gender": "female", "age": "teenager", "volume": "high", "emotion": "angry"}, "en",
+                    transcript="It's my phone, give it back!")
+    assert verdict.passed, verdict.reasons()
+
+
+def test_a_quoted_stressed_word_does_not_blank_the_same_word_elsewhere():
+    """重读“快”字 names the stressed word; 语速很快 still says the speed."""
+    verdict = check("少女语速很快，重读“快”字。", {"gender": "female", "age": "teenager", "speed": "fast", "emphasis": "快"},
+                    "zh")
+    assert verdict.passed, verdict.reasons()
+
+
+def test_a_chinese_topic_is_found_in_any_order_of_its_parts():
+    verdict = check("在《红楼梦》的有声书中，一位老年男性说话。", {"gender": "male", "age": "elderly", "topic": "有声书《红楼梦》"},
+                    "zh")
+    assert verdict.passed, verdict.reasons()
