@@ -117,7 +117,9 @@ class FasterWhisperTranscriber:
         model = "; ".join(f"{spec} ({', '.join(jobs)})" for spec, jobs in uses.items())
         weights = "; ".join(source.where for source in self.sources.values())
         prompts = hashlib.sha256(json.dumps(self.prompts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:8]
-        decoding = f"beam {self.beam_size}, unconditioned" + ("" if self.word_timestamps else ", no word times")
+        # what is kept of the decoding is part of the version: a lakehouse transcribed before re-runs the stage
+        decoding = (f"beam {self.beam_size}, unconditioned, unheard segments dropped, zh via opencc "
+                    f"{importlib.metadata.version('opencc')} t2s" + ("" if self.word_timestamps else ", no word times"))
         version = (f"{', '.join(s.version for s in self.sources.values())}; faster-whisper "
                    f"{importlib.metadata.version('faster-whisper')}, ctranslate2 {importlib.metadata.version('ctranslate2')}; "
                    f"language={self.language}; {decoding}; {self.compute_type}; prompts {prompts}")
