@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..vocabulary import CONDITION_LABEL_NAMES, TEXT_LABELS, TEXT_VALUES
 from .text_grammar import AGE_NUMBER, COORDINATION, GRAMMAR, NEGATED_ATTRIBUTES, NEGATION, age_values
@@ -20,10 +21,11 @@ from .text_lexicon import (ATTRIBUTE_ORDER, CONDITION_LEXICON, CONDITION_ORDER, 
                            SHARED_ADJECTIVE)
 
 BLANKS_LATER = ("speed", "volume", "pitch", "emotion")
-_QUOTES = re.compile(r"“([^”]*)”|\"([^\"]*)\"|‘([^’]*)’|「([^」]*)」|『([^』]*)』")
+_QUOTE_PAIRS = ("“”", '""', "‘’", "「」", "『』")
+_QUOTES = re.compile("|".join(f"{re.escape(o)}([^{re.escape(c)}]*){re.escape(c)}" for o, c in _QUOTE_PAIRS))
 # Any quotation mark, straight single ones included: a transcript in 'single quotes' is found by its own words
 # (an apostrophe inside it, "It's", would end a quote read by the marks alone).
-_QUOTE_MARKS = "\"'“”‘’「」『』"
+_QUOTE_MARKS = "".join(_QUOTE_PAIRS) + "'"
 # The grammar's phrases, then the lexicon's, compiled once (`re`'s own cache would be consulted about 55 times a
 # text, a tenth of a check). Numbers of years are read last, after the lexicon's own age phrases.
 _PHRASES = {language: {attribute: [(re.compile(pattern), values) for pattern, values in
@@ -227,6 +229,7 @@ def _blank_quotes(text: str, keep: str | None) -> str:
     return _QUOTES.sub(blank, text)
 
 
+@lru_cache(maxsize=4096)        # a stressed word or a topic recurs over many clips' texts
 def _quoted_words(phrase: str) -> re.Pattern:
     """The phrase's words (characters, for Chinese) in order, punctuation and spacing between them free, with a
     quotation mark on either side."""

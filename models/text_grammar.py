@@ -96,6 +96,9 @@ _NOUNS_ZH = {
     "pitch": r"音调|音高|声调|调门|嗓音|声线|声音|调子|嗓子",
 }
 _NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|平和"
+# what may stand between a noun and its modifier: 语速也比常人快, 音量均保持中等, 音调属中等, 音量处在中等水平
+_ALSO_ZH = r"(?:都|均|也|则|却)?"
+_STANDS_ZH = r"(?:处在|处于|保持在|维持在|属于|属)?"
 _ADJ_ZH = {
     "speed": {"normal": _NORMAL_ZH, "fast": r"飞快|急促|迅速|轻快|快|急", "slow": r"缓慢|徐缓|迟缓|舒缓|慢|缓"},
     "volume": {"normal": _NORMAL_ZH, "high": r"响亮|洪亮|大声|响|大", "low": r"微弱|轻柔|小声|轻|小|弱"},
@@ -125,8 +128,8 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
             if noun_set is None:
                 continue
             # noun first: 语速比较快, 声音一点也不响, 音调比一般女性低一些, 音量：大
-            phrases.append((rf"(?:{noun_set})(?:都|均|也|则|却)?{_LINK_ZH}(?:都|均|也|则|却)?(?:处在|处于|保持在|维持在|属于|属)?"
-                            rf"(?P<neg>{_NEG_ZH})?{_DEGREE_ZH}(?P<adj>{adj})",
+            phrases.append((rf"(?:{noun_set}){_ALSO_ZH}{_LINK_ZH}{_ALSO_ZH}{_STANDS_ZH}(?P<neg>{_NEG_ZH})?{_DEGREE_ZH}"
+                            rf"(?P<adj>{adj})",
                             value))
             # modifier first: 以较快的语速, 用高高的嗓音, 很小的声音; not 适中的声音, which says nothing of
             # which attribute is moderate
@@ -186,7 +189,7 @@ COORDINATION = {
             r"|high|low))\b", lambda m: ", ".join(f"{noun} {m.group(2).strip()}"
                                                   for noun in re.split(r"(?:, and |, | and )(?:(?:his|her|their|the) )?",
                                                                        m.group(1))))],
-    "zh": [(rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)((?:都|均|也)?(?:处在|处于|保持在|维持在|属于|属)?{_DEGREE_ZH}"
+    "zh": [(rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)({_ALSO_ZH}{_STANDS_ZH}{_DEGREE_ZH}"
             rf"(?:{_ALL_ADJ_ZH}))",
             lambda m: "，".join(noun + m.group(2) for noun in re.split(r"[、和与及]", m.group(1)))),
            # (the second may be a quality of no attribute: 又高又亮的嗓音 is still high)
