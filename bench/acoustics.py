@@ -19,6 +19,8 @@ number of spawned worker processes.
 - Praat-only: per clip, decode, resample to 16 kHz and Praat's pitch track (the stage's settings), nothing
   else, over the same clips with the same pool: the floor of any stage that tracks F0 (target: the stage at
   >= 85% of its throughput).
+- The stage with `pitch = "ac-batched"` (models/pitch_batched.py: Praat's method, all frames at once), the
+  same clips and pool, alternated with the two above (target with a faster tracker: >= 1,000 audio h/h).
 - The annotate step (`--before CLONE`): `annotate_flow` with the acoustics, speaker and emphasis stages on a
   freshly ingested lakehouse of the same clips, private Prefect cache, `--workers` processes: this tree
   against CLONE, a checkout of the code before (run in a subprocess with CLONE's packages), alternated
@@ -83,12 +85,12 @@ def clip_jobs(files: list[Path]) -> list:
     return jobs
 
 
-def run_shipped(jobs: list, workers: int) -> tuple[float, dict[str, float | None], int]:
+def run_shipped(jobs: list, workers: int, pitch: str = "praat-ac") -> tuple[float, dict[str, float | None], int]:
     """Wall seconds for all batches, F0 mean per clip id, and the number of failed clips."""
     from speechcraft.tasks.acoustic_analysis import AcousticConfig
     from speechcraft.tasks.acoustics import measure_batch
 
-    config = AcousticConfig()
+    config = AcousticConfig.from_options({"pitch": pitch})
     measure_batch(jobs[: workers * 4], config, "bench-warmup", workers)   # spawn and import in every worker
     f0, failures = {}, 0
     t = time.perf_counter()
@@ -248,11 +250,12 @@ def main() -> int:
 
     every_job = clip_jobs(bulk_files(args.workdir, max(args.clips, args.baseline_clips)))
     jobs, base_jobs = every_job[: args.clips], every_job[: args.baseline_clips]
-    ship_walls, praat_walls = [], []
-    for _ in range(args.repeat):                        # alternated: both sides see the same machine load
+    ship_walls, praat_walls, batched_walls = [], [], []
+    for _ in range(args.repeat):                        # alternated: all sides see the same machine load
         ship_wall, ship_f0, failures = run_shipped(jobs, args.workers)
         ship_walls.append(ship_wall)
         praat_walls.append(run_praat_only([j.audio_path for j in jobs], args.workers))
+        batched_walls.append(run_shipped(jobs, args.workers, "ac-batched")[0])
     ship_wall = min(ship_walls)
     audio_h = sum(j.duration_s for j in jobs) / 3600
     of_praat = min(praat_walls) / ship_wall
@@ -264,6 +267,11 @@ def main() -> int:
           f"walls {', '.join(f'{w:.2f}' for w in praat_walls)} s")
     print(f"target: the stage at >= {TARGET_OF_PRAAT:.0%} of the Praat-only pass: "
           f"{'PASS' if of_praat >= TARGET_OF_PRAAT else 'MISS'} ({of_praat:.0%})")
+    batched_rate = audio_h * 3600 / min(batched_walls)
+    print(f"acoustic stage, pitch = ac-batched:            {batched_rate:7.0f} audio h/h  "
+          f"walls {', '.join(f'{w:.2f}' for w in batched_walls)} s  ({ship_wall / min(batched_walls):.2f}x the "
+          f"stage with Praat; target >= {TARGET_HOURS_PER_HOUR:,.0f} h/h with a faster tracker: "
+          f"{'PASS' if batched_rate >= TARGET_HOURS_PER_HOUR else 'MISS'}; its F0: bench/pitch.py)")
     if args.before:
         compare_annotate(args, jobs)
     if not base_jobs:

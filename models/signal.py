@@ -1,10 +1,10 @@
 """One pass over a clip's signal: everything the acoustic, speaker and emphasis features (and later attributes)
 read from the audio, computed once per clip.
 
-The clip is resampled once to ANALYSIS_RATE (16 kHz); on that signal Praat tracks F0 once, 10 ms frame
-energies give the speech segments, and two short-time spectra give the speaker's spectral envelope and the
-emphasis words' frame energy and spectral tilt. What comes out is a `Contours`: frame-level arrays (F0 on
-Praat's own frames, energy and tilt every 10 ms) plus the envelope, small enough to store per clip
+The clip is resampled once to ANALYSIS_RATE (16 kHz); on that signal F0 is tracked once (Praat's method:
+models/pitch.py's default tracker), 10 ms frame energies give the speech segments, and two short-time
+spectra give the speaker's spectral envelope and the emphasis words' frame energy and spectral tilt. What
+comes out is a `Contours`: frame-level arrays (F0 on Praat's frames, energy and tilt every 10 ms) plus the envelope, small enough to store per clip
 (`compact()`: float32) so that later stages read them instead of decoding and analysing the audio again.
 
 Every number here is computed exactly as the stages computed it before they shared this pass (same Praat
@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .pitch import PitchTrack, PitchTracker, PraatPitch, resample
+from .pitch import PitchTrack, PitchTracker, default_pitch_tracker, resample
 from .vad import FRAME_S, EnergyVAD, frame_power, power_db
 
 ANALYSIS_RATE = 16000
@@ -81,9 +81,10 @@ class Contours:
 
 
 def analyse_signal(samples: np.ndarray, sample_rate: int, pitch: PitchTracker | None = None) -> Contours:
-    """The one analysis of a mono clip. Audio below 16 kHz is tracked at its own rate (Praat never
-    upsamples) and brought up to 16 kHz for the spectra only."""
-    pitch = pitch or PraatPitch()
+    """The one analysis of a mono clip, its F0 by `pitch` (default: the project's tracker). Audio below
+    16 kHz is tracked at its own rate (the trackers never upsample) and brought up to 16 kHz for the
+    spectra only."""
+    pitch = pitch or default_pitch_tracker()
     audio = resample_once(samples, sample_rate)
     if sample_rate > ANALYSIS_RATE and getattr(pitch, "analysis_rate", None) == ANALYSIS_RATE:
         track = pitch.track(audio, ANALYSIS_RATE)       # the very samples the tracker would resample to

@@ -38,7 +38,7 @@ PIPELINE_OPTIONS = {"lake": str, "steps": list, "exports": list, "export_dir": s
                     "reference": str, "min_snr": (int, float), "min_quality": (int, float), "audio_source": str}
 RUNNER_OPTIONS = {"kind": str, "address": str, "in_flight": int, "resources": dict}
 RESOURCE_OPTIONS = {"num_cpus": float, "num_gpus": float, "memory": int}
-ANNOTATE_OPTIONS = {"stages": list, "vad": str, "reference": str, "clips_per_task": int, "workers": int,
+ANNOTATE_OPTIONS = {"stages": list, "vad": str, "pitch": str, "reference": str, "clips_per_task": int, "workers": int,
                     "min_population": int}
 SOURCE_OPTIONS = {"corpus": str, "path": str, "subsets": list, "name": str, "language": str, "stress": (int, str),
                   "schedule": str, "interval": int}
@@ -140,5 +140,6 @@ def annotate_defaults(config: dict) -> dict:
     return {"stages": defaults.get("stages"),
             "backends": {stage: dict(options) for stage, options in config.get("stages", {}).items()},
             "clips_per_task": defaults.get("clips_per_task", 256), "workers": defaults.get("workers"),
-            "acoustic_options": {"vad": defaults.get("vad", "energy")}, "reference": defaults.get("reference"),
+            "acoustic_options": {"vad": defaults.get("vad", "energy"), "pitch": defaults.get("pitch")},
+            "reference": defaults.get("reference"),
             **({"min_population": defaults["min_population"]} if "min_population" in defaults else {})}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.pitch import PITCH_TRACKERS, PitchTracker, PraatPitch
+from ..models.pitch import DEFAULT_PITCH, PITCH_TRACKERS, PitchTracker, default_pitch_tracker
 from ..models.signal import ANALYSIS_RATE, Contours, analyse_signal
 from ..models.speech_units import count_units
 from ..models.vad import VAD_BACKENDS, EnergyVAD, VoiceActivityDetector, frame_power, power_db
@@ -29,7 +29,7 @@ PITCH_MARGIN_S = 0.05
 
 @dataclass(frozen=True)
 class AcousticConfig:
-    pitch: PitchTracker = field(default_factory=PraatPitch)
+    pitch: PitchTracker = field(default_factory=default_pitch_tracker)
     vad: VoiceActivityDetector = field(default_factory=EnergyVAD)
     min_duration_s: float = MIN_DURATION_S
 
@@ -38,7 +38,7 @@ class AcousticConfig:
         """From plain values (a flow parameter, CLI flags): `pitch` / `vad` backend names with their
         `pitch_options` / `vad_options`, and `min_duration_s`."""
         options = dict(options or {})
-        pitch_name, vad_name = options.pop("pitch", "praat-ac"), options.pop("vad", "energy")
+        pitch_name, vad_name = options.pop("pitch", None) or DEFAULT_PITCH, options.pop("vad", "energy")
         if pitch_name not in PITCH_TRACKERS:
             raise ValueError(f"unknown pitch tracker {pitch_name!r}; choose from {', '.join(PITCH_TRACKERS)}")
         if vad_name not in VAD_BACKENDS:
@@ -63,8 +63,9 @@ class AcousticConfig:
 def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, language: str,
             config: AcousticConfig, contours: Contours | None = None) -> dict:
     """All measurements of one mono clip. Missing values are None (no speech, no transcript), never guesses.
-    `contours`: the clip's signal analysis (made here when not given), whose F0 track is the one measured."""
-    contours = contours or analyse_signal(samples, sample_rate)
+    `contours`: the clip's signal analysis with `config.pitch` (made here when not given), whose F0 track is
+    the one measured."""
+    contours = contours or analyse_signal(samples, sample_rate, config.pitch)
     duration = len(samples) / sample_rate
     flags = [Flag.TOO_SHORT] if duration < config.min_duration_s else []
     # level and speech time are measured at the file's own rate, as they always were; at 16 kHz (most
@@ -89,10 +90,8 @@ def measure(samples: np.ndarray, sample_rate: int, transcript: str | None, langu
             in_speech |= (frame_times >= start) & (frame_times < end)
         if in_speech.any():
             energy_db = float(power_db(power[in_speech].mean()))
-        # tracked over the whole clip (Praat's path search sees all of it), then read inside speech only;
-        # the analysis's track unless this run asked for other pitch settings than the shared analysis uses
-        track = contours.pitch if config.pitch == PraatPitch() else config.pitch.track(samples, sample_rate)
-        track = track.within(segments, margin_s=PITCH_MARGIN_S)
+        # tracked over the whole clip (the path search sees all of it), then read inside speech only
+        track = contours.pitch.within(segments, margin_s=PITCH_MARGIN_S)
         voiced, voiced_ratio = track.voiced, track.voiced_ratio
         if len(voiced):
             f0_mean, f0_std = float(voiced.mean()), float(voiced.std())
@@ -123,7 +122,7 @@ def analyse_file(jobs: list[ClipJob], config: AcousticConfig) -> list[tuple[Clip
         if isinstance(audio, ClipFailure):
             results.append((job, audio))
             continue
-        contours = analyse_signal(*audio)
+        contours = analyse_signal(*audio, config.pitch)
         results.append((job, (measure(*audio, job.transcript, job.language, config, contours), contours.compact())))
     return results
 

@@ -24,7 +24,7 @@ from threading import Lock
 import numpy as np
 from prefect import task
 
-from ..models.pitch import PraatPitch
+from ..models.pitch import PITCH_TRACKERS, PitchTracker, default_pitch_tracker
 from ..models.signal import ANALYSIS_RATE, HOP, N_MELS, TILT_FFT, WINDOW, Contours, analyse_signal
 from ..models.vad import EnergyVAD
 from ..warehouse import Lakehouse
@@ -36,7 +36,7 @@ STAGE = "acoustics"
 ACOUSTICS_VERSION = "1"       # bump when the measuring code changes: every clip is measured again
 CONTOURS_TABLE = "signal_contours"
 CONTOURS_VERSION = "1"        # bump when models/signal.py changes what it computes
-CONTOURS_ANNOTATOR = "praat-ac+energy-vad+spectra"
+CONTOURS_ANNOTATOR = "{pitch}+energy-vad+spectra"
 
 
 @dataclass
@@ -44,10 +44,11 @@ class AcousticsBatch(BatchResult):
     contours: list[dict] = field(default_factory=list)     # signal_contours rows
 
 
-def contours_config_hash() -> str:
+def contours_config_hash(pitch: PitchTracker | None = None) -> str:
     """What the contours depend on besides the audio: the tracker's settings and the analysis's frames."""
-    return config_digest({"pitch": PraatPitch().config(), "vad": EnergyVAD().config(), "rate": ANALYSIS_RATE,
-                          "hop": HOP, "window": WINDOW, "tilt_fft": TILT_FFT, "n_mels": N_MELS})
+    return config_digest({"pitch": (pitch or default_pitch_tracker()).config(), "vad": EnergyVAD().config(),
+                          "rate": ANALYSIS_RATE, "hop": HOP, "window": WINDOW, "tilt_fft": TILT_FFT,
+                          "n_mels": N_MELS})
 
 
 def audio_input_hash(job: ClipJob) -> str:
@@ -77,7 +78,8 @@ def measure_batch(jobs: list[ClipJob], config: AcousticConfig, run_id: str, work
 
     result = AcousticsBatch()
     columns = stage_columns(config.annotator, ACOUSTICS_VERSION, config.config_hash(), run_id)
-    signal_columns = stage_columns(CONTOURS_ANNOTATOR, CONTOURS_VERSION, contours_config_hash(), run_id)
+    signal_columns = stage_columns(CONTOURS_ANNOTATOR.format(pitch=config.pitch.name), CONTOURS_VERSION,
+                                   contours_config_hash(config.pitch), run_id)
     for job, outcome in outcomes:
         if isinstance(outcome, ClipFailure):
             result.failures.append(outcome)
@@ -130,12 +132,13 @@ def _from_row(row: dict) -> Contours:
 
 def stored_contours(lake: Lakehouse, jobs: list[ClipJob]) -> dict[str, Contours]:
     """The stored contours of these clips that are current: computed from their audio and span as they are
-    now, by today's analysis."""
-    current = contours_config_hash()
+    now, by today's analysis with any registered pitch tracker at its settings (the two agree to a
+    hundredth of a percent: docs/annotation.md), the one the last acoustic run chose."""
+    current = {contours_config_hash(tracker()) for tracker in PITCH_TRACKERS.values()}
     expected = {job.clip_id: audio_input_hash(job) for job in jobs}
     table = lake.lookup(CONTOURS_TABLE, list(expected), ["clip_id", "config_hash", "input_hash", *CONTOUR_COLUMNS])
     return {row["clip_id"]: _from_row(row) for row in table.to_pylist()
-            if row["config_hash"] == current and row["input_hash"] == expected[row["clip_id"]]}
+            if row["config_hash"] in current and row["input_hash"] == expected[row["clip_id"]]}
 
 
 def clip_contours(jobs: list[ClipJob], lake: Lakehouse | None = None,

@@ -24,10 +24,10 @@ def _tone_with_pauses(rate: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("rate", [16000, 24000, 44100])
-def test_contours_keep_praats_frames_and_compact_to_float32(rate):
+def test_contours_keep_the_trackers_frames_and_compact_to_float32(rate):
     samples = _tone_with_pauses(rate)
     contours = analyse_signal(samples, rate)
-    track = pitch.PraatPitch().track(samples, rate)          # what each stage ran on its own before
+    track = pitch.default_pitch_tracker().track(samples, rate)     # what each stage ran on its own before
     assert np.array_equal(contours.f0_times_s, track.times_s)
     assert np.array_equal(contours.f0_hz, track.f0_hz, equal_nan=True)
     assert len(contours.speech_segments) == 1 and abs(contours.speech_segments[0, 0] - 0.25) < 0.03
@@ -54,19 +54,24 @@ def test_a_stored_row_reads_back_as_the_contours_it_was_written_from():
 
 @pytest.fixture
 def counted(monkeypatch) -> Counter:
-    """Counts every Praat pitch track and every audio file decoded, wherever a stage asks for one."""
+    """Counts every pitch track (by tracker name) and every audio file decoded, wherever a stage asks."""
     calls: Counter = Counter()
-    track, decode = pitch.PraatPitch.track, clip_batches.decode_audio
+    decode = clip_batches.decode_audio
 
-    def counting_track(self, samples, sample_rate):
-        calls["praat"] += 1
-        return track(self, samples, sample_rate)
+    def counting(tracker: type):
+        track = tracker.track
+
+        def counting_track(self, samples, sample_rate):
+            calls[self.name] += 1
+            return track(self, samples, sample_rate)
+        return counting_track
 
     def counting_decode(path):
         calls["decode"] += 1
         return decode(path)
 
-    monkeypatch.setattr(pitch.PraatPitch, "track", counting_track)
+    for tracker in pitch.PITCH_TRACKERS.values():
+        monkeypatch.setattr(tracker, "track", counting(tracker))
     monkeypatch.setattr(clip_batches, "decode_audio", counting_decode)
     return calls
 
@@ -92,7 +97,7 @@ def test_one_annotate_run_tracks_pitch_and_decodes_once_per_clip(folder_lake, co
     measured = result["acoustics"]["computed"] - result["acoustics"]["rejected"]
     files = len({r["audio_path"] for r in Lakehouse(folder_lake).read("clips", ["audio_path"]).to_pylist()})
     assert measured >= 6 and result["speaker"]["computed"] >= measured and result["emphasis"]["computed"] >= 5
-    assert counted["praat"] == measured                   # not 3x: speaker and emphasis read the contours
+    assert counted[pitch.DEFAULT_PITCH] == measured                   # not 3x: speaker and emphasis read the contours
     assert counted["decode"] == files                      # the acoustic stage's decode only
     assert Lakehouse(folder_lake).count("signal_contours") == measured
 
@@ -129,7 +134,7 @@ def test_the_stages_after_acoustics_read_the_stored_contours(folder_lake, counte
 def test_a_stage_run_alone_analyses_clips_without_contours(folder_lake, counted):
     result = _annotate(folder_lake, ["speaker"])
     computed = result["speaker"]["computed"] - result["speaker"]["rejected"]
-    assert computed >= 6 and counted["praat"] == computed
+    assert computed >= 6 and counted[pitch.DEFAULT_PITCH] == computed
     assert Lakehouse(folder_lake).count("signal_contours") == 0          # only the acoustic stage writes them
     _annotate(folder_lake, ["acoustics"])
     assert query("SELECT count(*) FROM signal_contours", folder_lake).column(0)[0].as_py() == computed
@@ -149,3 +154,54 @@ def test_the_contours_a_stage_computes_for_itself_match_the_stored_ones(folder_l
         if isinstance(contours, Contours):
             assert np.array_equal(contours.f0_hz, computed[clip_id].f0_hz, equal_nan=True)
             assert np.array_equal(contours.tilt_db, computed[clip_id].tilt_db)
+
+
+def _folder_clips(corpora, n: int) -> list[tuple[np.ndarray, int]]:
+    from speechcraft.tasks.audio import AudioError, decode_audio
+
+    clips = []
+    for path in sorted(p for p in corpora["folder"].root.rglob("*") if p.suffix in {".wav", ".flac"}):
+        try:
+            audio = decode_audio(path)
+        except AudioError:                # the corpus's planted bad files
+            continue
+        if audio.duration_s > 0.5:
+            clips.append((audio.samples.mean(axis=1), audio.sample_rate))
+    return clips[:n]
+
+
+def test_the_batched_tracker_gives_praats_track(corpora):
+    """Same frames, same voicing, the same F0 to well under a percent, on speech and on a tone at three rates."""
+    from speechcraft.models.pitch_batched import BatchedAutocorrelationPitch
+
+    batched, praat = BatchedAutocorrelationPitch(), pitch.PraatPitch()
+    clips = _folder_clips(corpora, 8) + [(_tone_with_pauses(rate), rate) for rate in (16000, 24000, 44100)]
+    differences, disagreements, frames = [], 0, 0
+    for samples, rate in clips:
+        ours, theirs = batched.track(samples, rate), praat.track(samples, rate)
+        assert np.allclose(ours.times_s, theirs.times_s) and ours.step_s == pytest.approx(theirs.step_s)
+        voiced, praat_voiced = np.isfinite(ours.f0_hz), np.isfinite(theirs.f0_hz)
+        disagreements += int(np.sum(voiced != praat_voiced))
+        frames += len(voiced)
+        both = voiced & praat_voiced
+        differences.append(np.abs(ours.f0_hz[both] / theirs.f0_hz[both] - 1))
+    differences = np.concatenate(differences)
+    assert len(differences) > 500
+    assert np.median(differences) < 0.001 and np.percentile(differences, 95) < 0.01
+    assert disagreements <= 0.01 * frames
+    assert len(batched.track(np.zeros(400, np.float32), 16000).f0_hz) == 0        # shorter than one window
+    assert not np.isfinite(batched.track(np.zeros(16000, np.float32), 16000).f0_hz).any()   # silence
+
+
+def test_an_annotate_run_with_praat_itself_tracks_each_clip_once_with_it(folder_lake, counted):
+    from speechcraft.flows.annotate import annotate_flow
+
+    result = annotate_flow(folder_lake, stages=STAGES, workers=1, clips_per_task=8, show_progress=False,
+                           acoustic_options={"pitch": "praat-ac"})
+    measured = result["acoustics"]["computed"] - result["acoustics"]["rejected"]
+    assert measured >= 6 and result["speaker"]["computed"] >= measured
+    # the speaker and emphasis stages read the contours Praat made: no other tracker runs
+    assert counted == Counter({"praat-ac": measured, "decode": counted["decode"]})
+    for table in ("acoustics", "signal_contours"):
+        names = query(f"SELECT annotator FROM {table}", folder_lake).column(0).to_pylist()
+        assert names and all(name.startswith("praat-ac+") for name in names)

@@ -67,7 +67,8 @@ def _annotate_settings(args: argparse.Namespace) -> dict:
     return {"stages": args.stage or defaults["stages"], "backends": backends,
             "clips_per_task": args.clips_per_task or defaults["clips_per_task"],
             "workers": args.workers or defaults["workers"],
-            "acoustic_options": {"vad": args.vad or defaults["acoustic_options"]["vad"]},
+            "acoustic_options": {"vad": args.vad or defaults["acoustic_options"]["vad"],
+                                 "pitch": args.pitch or defaults["acoustic_options"]["pitch"]},
             "reference": str(args.reference) if args.reference else defaults["reference"],
             "min_population": args.min_population}
 

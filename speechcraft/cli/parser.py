@@ -86,9 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
                                f"{', '.join(ANNOTATION_STAGES)}, or an attribute stage")
     annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
     annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
-    # models/vad.py's VAD_BACKENDS (it imports numpy: about 0.1 s more for every --help)
+    # models/vad.py's VAD_BACKENDS and models/pitch.py's PITCH_TRACKERS (they import numpy: about 0.1 s
+    # more for every --help)
     annotate.add_argument("--vad", choices=["energy", "silero"],
                           help="voice activity detector (default energy; silero needs the `silero` extra)")
+    annotate.add_argument("--pitch", choices=["praat-ac", "ac-batched"],
+                          help="F0 tracker (default ac-batched: Praat's method with all frames at once; praat-ac: "
+                               "Praat itself through parselmouth; docs/annotation.md)")
     annotate.add_argument("--reference", type=Path, help="TSV of known gender/age_group per clip_id or speaker_id "
                                                          "to validate the published labels against")
     annotate.add_argument("--min-population", type=int, default=20,

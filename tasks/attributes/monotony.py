@@ -2,8 +2,8 @@
 semitones (comparable across voices: a 20 Hz swing is wide for a bass, narrow for a child) and in Hz (what
 Parler-TTS v1 bins), and Parler-TTS's monotony label of the Hz figure.
 
-It reads the acoustic stage's contours (models/signal.py): the F0 Praat tracked once for the clip, inside
-its speech segments, as the acoustic stage's own pitch figures are; no decode and no second Praat pass."""
+It reads the acoustic stage's contours (models/signal.py): the F0 tracked once for the clip, inside its
+speech segments, as the acoustic stage's own pitch figures are; no decode and no second pitch analysis."""
 from __future__ import annotations
 
 import numpy as np
