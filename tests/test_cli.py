@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "speechcraft.cli", "--help"], capture_output=True, text=True,
@@ -91,13 +93,12 @@ def test_nested_and_binary_values_print_as_json_text():
 
 
 PROBE_SERVER_DEADLINE = """
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 from speechcraft.cli import preflight
 
 started = []
-launch = SubprocessASGIServer._run_uvicorn_command
-SubprocessASGIServer._run_uvicorn_command = lambda self: started.append(launch(self)) or started[-1]
+launch = preflight.subprocess.Popen
+preflight.subprocess.Popen = lambda *args, **kwargs: started.append(launch(*args, **kwargs)) or started[-1]
 preflight.MIN_SERVER_STARTUP_S = 0
 with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 1}):
     try:
@@ -116,5 +117,36 @@ def test_a_prefect_server_that_never_comes_up_is_stopped_and_named(tmp_path):
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
     out = subprocess.run([sys.executable, "-c", PROBE_SERVER_DEADLINE], capture_output=True, text=True, env=env,
                          timeout=120).stdout
-    assert "did not start within 1 s" in out and "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in out, out
+    assert "did not start (not within 1 s)" in out and "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in out, out
     assert "launched 1 running 0" in out, out
+
+
+PROBE_EARLY_SERVER = """
+from prefect import flow, get_client
+from speechcraft.cli import preflight
+
+ready = preflight.start_prefect_server_early()
+
+@flow
+def probe() -> str:
+    with get_client(sync_client=True) as client:
+        return f"{client.api_url} flow runs: {len(client.read_flow_runs())}"
+
+with ready():
+    print(probe())
+"""
+
+
+def test_run_starts_prefects_server_itself_and_its_flows_report_there(tmp_path):
+    """The server `speechcraft run` starts early is the one its flows report to (no second, ephemeral one),
+    and it is gone when the command ends: the command's output ends, and its port is closed."""
+    import socket
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    out = subprocess.run([sys.executable, "-c", PROBE_EARLY_SERVER], capture_output=True, text=True, env=env,
+                         timeout=180).stdout
+    url, runs = out.strip().splitlines()[-1].split(" flow runs: ")
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/api/") and runs == "1", out
+    with socket.socket() as probe, pytest.raises(OSError):
+        probe.connect(("127.0.0.1", int(url.split(":")[2].split("/")[0])))

@@ -46,8 +46,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                    **({"address": args.ray_address} if args.ray_address else {})}
         if lake and not lake_reachable(lake):
             return 2
-        server_ready()
-        result = pipeline_flow(lake, fingerprint=inputs, **arguments)
+        with server_ready():
+            result = pipeline_flow(lake, fingerprint=inputs, **arguments)
     except (NothingIngestedError, ConfigError, CorpusLayoutError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,10 +2,16 @@
 lakehouse on object storage once, so that a wrong bucket or endpoint is one line instead of a flow's traceback."""
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import os
+import socket
+import subprocess
 import sys
-import threading
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 
 def quiet_services(foreground: bool = True) -> None:
@@ -60,40 +66,68 @@ class PrefectServerError(RuntimeError):
 MIN_SERVER_STARTUP_S = 90
 
 
-def start_prefect_server_early() -> Callable[[], None]:
-    """Without a Prefect API (a plain command), the first flow starts Prefect's temporary server in a
-    subprocess and waits for it: seconds, during which this process does nothing. Started here, in a
-    thread, it comes up while this process imports the pipeline (the other seconds of start-up); the
-    returned function waits for it before the first flow and raises PrefectServerError if it never came up."""
+def start_prefect_server_early() -> Callable[[], AbstractContextManager]:
+    """Without a Prefect API (a plain command), the first flow would start Prefect's temporary server and wait
+    for it: seconds during which this process does nothing. Started here instead, it comes up while this
+    process imports the pipeline. Prefect's own launcher (`SubprocessASGIServer`) is not used: importing it
+    loads the whole server app into this process (3 s that hold the GIL against the pipeline's own imports,
+    so the server used to be ready twice as late); the server process is the very one it runs. The returned
+    function waits for the server (PrefectServerError if it never comes up) and gives the settings context
+    the flow must run in, pointing Prefect at it; the server stops when this process exits."""
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, \
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
+
+    from ..flows.schedules import healthy
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return lambda: None
+        return nullcontext
     timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), MIN_SERVER_STARTUP_S)
-    failures: list[Exception] = []
+    port = _free_port()
+    prefect_root = Path(importlib.util.find_spec("prefect").origin).parent.parent
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect_root), "--factory",
+         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "error", "--lifespan", "on"],
+        # what Prefect's launcher gives it: this process's settings, no UI, the temporary server's mode
+        env={**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
+             "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
+    # registered before the flow starts Prefect's own exit handlers, so it runs after them (they still
+    # send the last events and logs to this server)
+    atexit.register(_stop, server)
+    api_url = f"http://127.0.0.1:{port}/api"
 
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
+    def ready() -> AbstractContextManager:
+        from prefect.settings import temporary_settings
 
-        server = SubprocessASGIServer()
-        try:
-            server.start(timeout=timeout)
-        except Exception as exc:  # noqa: BLE001 - reported by ready(), in the main thread
-            # A start that timed out leaves its server process running, holding this process's stdout open:
-            # stop it, or it outlives this command (and whatever reads our output waits for it forever).
-            server.stop()
-            failures.append(exc)
-
-    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
-    thread.start()
-
-    def ready() -> None:
-        thread.join()
-        if failures:
-            raise PrefectServerError(
-                f"Prefect's temporary server did not start within {timeout} s ({failures[0]}). On a busy "
-                "machine raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or run `prefect server start` "
-                "and set PREFECT_API_URL to it.")
+        deadline = time.monotonic() + timeout
+        while not healthy(api_url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                why = f"it exited with code {server.returncode}" if server.poll() is not None else \
+                    f"not within {timeout} s"
+                _stop(server)
+                raise PrefectServerError(
+                    f"Prefect's temporary server did not start ({why}). On a busy machine raise "
+                    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or run `prefect server start` and set "
+                    "PREFECT_API_URL to it.")
+            time.sleep(0.1)
+        return temporary_settings(updates={PREFECT_API_URL: api_url})
 
     return ready
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """A server left running would hold this process's stdout open (whatever reads our output would wait
+    for it forever)."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
