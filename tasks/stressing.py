@@ -32,7 +32,8 @@ from ..models.keywords import Keyword, KeywordScorer, split_words
 from ..models.stress_synthesis import StressError, StressRequest, StressSettings, StressSynthesizer, WorldStressor
 from ..models.vad import EnergyVAD
 from ..models.word_aligner import WordSpan, word_spans
-from ..models.word_prosody import analyse
+from ..models.signal import analyse_signal
+from ..models.word_prosody import frames_from
 from ..vocabulary import Flag
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
@@ -212,12 +213,14 @@ def place_words(job: StressJob, samples: np.ndarray, rate: int) -> tuple[list[Wo
     short (measured as the acoustic stage does, unless it already has), its words not placeable in the audio,
     or its keyword placed outside speech."""
     clip = job.clip
+    contours = analyse_signal(samples, rate)          # one analysis for the measure and the word frames
     if not job.measured:
-        flag = unusable_flag(measure(samples, rate, clip.transcript, clip.language, AcousticConfig())["flags"])
+        config = AcousticConfig()
+        flag = unusable_flag(measure(samples, rate, clip.transcript, clip.language, config, contours)["flags"])
         if flag:
             return skip(clip, flag, f"{UNUSABLE[flag]}, as the acoustic stage measures it")
     words = split_words(clip.transcript or "", clip.language)
-    spans, timing = word_spans(analyse(samples, rate), words, clip.language, job.stamps)
+    spans, timing = word_spans(frames_from(contours), words, clip.language, job.stamps)
     if len(spans) != len(words) or job.keyword.index >= len(spans):
         return skip(clip, NO_ALIGNMENT, "the words could not be placed in the audio")
     keyword = spans[job.keyword.index]
