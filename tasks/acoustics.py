@@ -19,6 +19,7 @@ import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from threading import Lock
 
 import numpy as np
@@ -134,11 +135,17 @@ def stored_contours(lake: Lakehouse, jobs: list[ClipJob]) -> dict[str, Contours]
     """The stored contours of these clips that are current: computed from their audio and span as they are
     now, by today's analysis with any registered pitch tracker at its settings (the two agree to a
     hundredth of a percent: docs/annotation.md), the one the last acoustic run chose."""
-    current = {contours_config_hash(tracker()) for tracker in PITCH_TRACKERS.values()}
+    current = _current_contour_hashes()
     expected = {job.clip_id: audio_input_hash(job) for job in jobs}
     table = lake.lookup(CONTOURS_TABLE, list(expected), ["clip_id", "config_hash", "input_hash", *CONTOUR_COLUMNS])
     return {row["clip_id"]: _from_row(row) for row in table.to_pylist()
             if row["config_hash"] in current and row["input_hash"] == expected[row["clip_id"]]}
+
+
+@lru_cache(maxsize=1)
+def _current_contour_hashes() -> frozenset[str]:
+    """Once per process: a tracker's settings include its package's version (parselmouth's, for Praat)."""
+    return frozenset(contours_config_hash(tracker()) for tracker in PITCH_TRACKERS.values())
 
 
 def clip_contours(jobs: list[ClipJob], lake: Lakehouse | None = None,
