@@ -77,7 +77,7 @@ def start_prefect_server_early() -> Callable[[], AbstractContextManager]:
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, \
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
 
-    from ..flows.schedules import healthy
+    from ..flows.schedules import LocalServer, healthy
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return nullcontext
@@ -91,10 +91,12 @@ def start_prefect_server_early() -> Callable[[], AbstractContextManager]:
         # what Prefect's launcher gives it: this process's settings, no UI, the temporary server's mode
         env={**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
              "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
-    # registered before the flow starts Prefect's own exit handlers, so it runs after them (they still
-    # send the last events and logs to this server)
-    atexit.register(_stop, server)
     api_url = f"http://127.0.0.1:{port}/api"
+    # Stopped at exit: a server left running would hold this process's stdout open (whatever reads our output
+    # would wait forever). Registered before the flow starts Prefect's own exit handlers, so it runs after
+    # them (they still send the last events and logs to this server).
+    stop = LocalServer(api_url, server).stop
+    atexit.register(stop)
 
     def ready() -> AbstractContextManager:
         from prefect.settings import temporary_settings
@@ -104,7 +106,7 @@ def start_prefect_server_early() -> Callable[[], AbstractContextManager]:
             if server.poll() is not None or time.monotonic() > deadline:
                 why = f"it exited with code {server.returncode}" if server.poll() is not None else \
                     f"not within {timeout} s"
-                _stop(server)
+                stop()
                 raise PrefectServerError(
                     f"Prefect's temporary server did not start ({why}). On a busy machine raise "
                     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or run `prefect server start` and set "
@@ -119,15 +121,3 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """A server left running would hold this process's stdout open (whatever reads our output would wait
-    for it forever)."""
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
