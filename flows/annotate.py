@@ -18,8 +18,8 @@ from ..settings import cache_dir
 from ..stages import ANNOTATION_STAGES
 from ..tasks import attributes, duplicates, emphasis, model_stages, speakers, validation, voices
 from ..tasks.acoustic_analysis import AcousticConfig
-from ..tasks.acoustics import CONTOURS_TABLE, acoustics_batch, default_workers, pending_clips, store_acoustics, \
-    stored_contours
+from ..tasks.acoustics import CONTOURS_TABLE, acoustics_batch, default_workers, pending_clips, start_workers, \
+    store_acoustics, stored_contours
 from ..tasks.clip_batches import store_batch
 from ..tasks.labels import MIN_POPULATION, relabel
 from ..warehouse import Lakehouse
@@ -79,10 +79,12 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     stages = [s for s in known if s in (stages or [s for s in known if attributes.runs_by_default(s)])]
     workers = workers or default_workers()
     config = AcousticConfig.from_options(acoustic_options)
+    start_acoustic_workers(lake.uri, stages, corpus, workers, acoustic_options, runner)  # beside the loads below
     options = {stage: {"backend": default_backend(stage), **(backends or {}).get(stage, {})} for stage in MODEL_STAGES}
     for stage in stages:
         attributes.check_ready(stage)   # a package an attribute stage needs is missing: fail before any work
-        if stage in MODEL_STAGES:       # a model that cannot load fails here, before any work
+        # a model that cannot load fails here, before any work; one whose stage has none is not loaded
+        if stage in MODEL_STAGES and model_stages.pending(lake, stage, options[stage], corpus).jobs:
             backend = load_backend(stage, options[stage])
             getattr(backend, "load", lambda: None)()
     if reference:
@@ -130,6 +132,19 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
     result["run"] = record.row
     logger.info("annotate: %s", {k: v for k, v in result.items() if k != "run"})
     return result
+
+
+def start_acoustic_workers(lake_uri: str | None, stages: list[str] | None = None, corpus: str | None = None,
+                           workers: int | None = None, acoustic_options: dict | None = None,
+                           runner: dict | None = None, **_other_arguments) -> None:
+    """Start the acoustic stage's worker processes now when it has work, so that their start-up (imports,
+    compiled code: seconds of a core each) overlaps what runs before the stage. Takes annotate_flow's
+    arguments: `speechcraft run` calls it before its emphasize step, whose work leaves a core idle. On Ray
+    the workers are Ray's."""
+    lake, config = Lakehouse(lake_uri), AcousticConfig.from_options(acoustic_options)
+    if "acoustics" in (stages or ["acoustics"]) and runner_kind(runner) == "thread" and lake.exists("clips") \
+            and pending_clips(lake, config, corpus).jobs:
+        start_workers(workers or default_workers(), config)
 
 
 def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, batches: ClipBatches,

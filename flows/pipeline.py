@@ -30,7 +30,7 @@ from ..tasks.search_index import preload_embedder
 from ..warehouse import Lakehouse
 from ..warehouse.fingerprints import forget_complete_run, record_complete_run
 from ..warehouse.runs import finish_run, start_run
-from .annotate import annotation_stages, annotate_flow
+from .annotate import annotate_flow, annotation_stages, start_acoustic_workers
 from .describe import describe_flow, search_index_flow
 from .emphasize import emphasize_flow
 from .exclusive import one_writer
@@ -104,6 +104,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                     results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: on_runner(
                         ingest_flow, runner)(s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri,
                                              options=reader_options(s), runner=runner, show_progress=show_progress))
+            if "annotate" in steps and record.changed:
+                start_acoustic_workers(lake.uri, runner=runner, **(annotate or {}))
             if "emphasize" in steps:
                 for source, name, step in zip(sources, names, steps_of):
                     if source.get("stress") is not None:

