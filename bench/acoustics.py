@@ -116,9 +116,9 @@ def praat_clip(path: str) -> int:
 
 def run_praat_only(paths: list[str], workers: int) -> float:
     """Wall seconds of the Praat-only pass, on the stage's own pool of worker processes (warm)."""
-    from speechcraft.tasks.acoustics import _pool
+    from speechcraft.tasks.worker_pool import pool as worker_pool
 
-    pool = _pool(workers)
+    pool = worker_pool(workers)
     list(pool.map(praat_clip, paths[: workers * 4]))          # imports done in every worker
     t = time.perf_counter()
     list(pool.map(praat_clip, paths, chunksize=max(1, len(paths) // (workers * 16))))

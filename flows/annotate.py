@@ -18,10 +18,10 @@ from ..settings import cache_dir
 from ..stages import ANNOTATION_STAGES
 from ..tasks import attributes, duplicates, emphasis, model_stages, speakers, validation, voices
 from ..tasks.acoustic_analysis import AcousticConfig
-from ..tasks.acoustics import CONTOURS_TABLE, acoustics_batch, default_workers, pending_clips, start_workers, \
-    store_acoustics, stored_contours
+from ..tasks.acoustics import CONTOURS_TABLE, acoustics_batch, pending_clips, store_acoustics, stored_contours
 from ..tasks.clip_batches import store_batch
 from ..tasks.labels import MIN_POPULATION, relabel
+from ..tasks.worker_pool import default_workers, start_workers
 from ..warehouse import Lakehouse
 from .batches import ClipBatches, StageStats, recorded_run
 from .exclusive import one_writer
@@ -104,7 +104,7 @@ def annotate_flow(lake_uri: str | None = None, stages: list[str] | None = None, 
                                             lambda batch, n: task.submit(batch, config, run_id, workers, batch_number=n),
                                             lambda r: store_acoustics(lake, r, run_id), cpus=workers)
             elif stage == "emphasis":
-                result[stage] = _emphasis_stage(lake, corpus, batches, run_id)
+                result[stage] = _emphasis_stage(lake, corpus, batches, run_id, workers)
                 result["emphasis_detector"] = asdict(emphasis.train_and_detect(lake, run_id))
             elif stage in attributes.REGISTRY:
                 result[stage] = _attribute_stage(lake, stage, corpus, batches, run_id)
@@ -144,7 +144,7 @@ def start_acoustic_workers(lake_uri: str | None, stages: list[str] | None = None
     lake, config = Lakehouse(lake_uri), AcousticConfig.from_options(acoustic_options)
     if "acoustics" in (stages or ["acoustics"]) and runner_kind(runner) == "thread" and lake.exists("clips") \
             and pending_clips(lake, config, corpus).jobs:
-        start_workers(workers or default_workers(), config)
+        start_workers(workers or default_workers(), config.pitch.name)
 
 
 def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None, batches: ClipBatches,
@@ -159,11 +159,11 @@ def _model_stage(lake: Lakehouse, stage: str, options: dict, corpus: str | None,
                        lambda r: store_batch(lake, stage, spec.table, r, run_id))
 
 
-def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, run_id: str) -> dict:
+def _emphasis_stage(lake: Lakehouse, corpus: str | None, batches: ClipBatches, run_id: str, workers: int) -> dict:
     task = emphasis.features_batch.with_options(result_storage=cache_dir())
     return batches.run("emphasis", emphasis.pending(lake, corpus),
                        lambda batch, n: task.submit(batch, emphasis.whisper_stamps(lake, batch), run_id, batch_number=n,
-                                                    contours=stored_contours(lake, batch)),
+                                                    contours=stored_contours(lake, batch), workers=workers),
                        lambda r: store_batch(lake, emphasis.STAGE, "emphasis_features", r, run_id))
 
 

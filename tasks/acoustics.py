@@ -3,8 +3,8 @@
 A clip has work when it has no `acoustics` row for the stage's current version, configuration and inputs
 (audio hash, span, transcript): the anti-join of docs/architecture.md. A batch's task is cached by Prefect on exactly
 those keys, so a batch measured once is never measured again, even into a lakehouse rebuilt from scratch.
-Within a batch each audio file is decoded once and files are spread over worker processes (Praat holds
-the GIL while it analyses, so threads would not add cores).
+Within a batch each audio file is decoded once and files are spread over the worker processes of
+tasks/worker_pool.py (the tracker holds the GIL while it analyses, so threads would not add cores).
 
 The stage also stores each clip's contours (models/signal.py) in `signal_contours`: F0, frame energy and
 speech segments and the short-time spectra the speaker and emphasis stages read. `clip_contours` is how any
@@ -14,25 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from threading import Lock
 
 import numpy as np
 from prefect import task
 
-from ..models.pitch import DEFAULT_PITCH, PITCH_TRACKERS, PitchTracker, default_pitch_tracker
+from ..models.pitch import PITCH_TRACKERS, PitchTracker, default_pitch_tracker
 from ..models.signal import ANALYSIS_RATE, HOP, N_MELS, TILT_FFT, WINDOW, Contours, analyse_signal
-from ..models.speech_units import count_units
 from ..models.vad import EnergyVAD
 from ..warehouse import Lakehouse
 from .acoustic_analysis import AcousticConfig, analyse_files
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
     decode_clips, pending_jobs, stage_columns, store_batch
+from .worker_pool import spread
 
 STAGE = "acoustics"
 ACOUSTICS_VERSION = "1"       # bump when the measuring code changes: every clip is measured again
@@ -68,15 +64,7 @@ def measure_batch(jobs: list[ClipJob], config: AcousticConfig, run_id: str, work
     by_file: dict[str, list[ClipJob]] = defaultdict(list)
     for job in jobs:
         by_file[job.audio_path].append(job)
-    groups = list(by_file.values())
-    if workers <= 1 or len(groups) < 2:
-        outcomes = analyse_files(groups, config)
-    else:
-        # small chunks even out long and short files: the batch waits for its last chunk, so a coarse split
-        # leaves workers idle at its end (4 chunks a worker cost about a tenth of the stage's throughput)
-        n_chunks = min(len(groups), workers * 16)
-        chunks = [groups[i::n_chunks] for i in range(n_chunks)]
-        outcomes = [o for part in _pool(workers, config.pitch.name).map(analyse_files, chunks, [config] * n_chunks) for o in part]
+    outcomes = spread(analyse_files, list(by_file.values()), workers, config, pitch=config.pitch.name)
 
     result = AcousticsBatch()
     columns = stage_columns(config.annotator, ACOUSTICS_VERSION, config.config_hash(), run_id)
@@ -160,51 +148,3 @@ def clip_contours(jobs: list[ClipJob], lake: Lakehouse | None = None,
     for job, audio in decode_clips([job for job in jobs if job.clip_id not in found]):
         found[job.clip_id] = audio if isinstance(audio, ClipFailure) else analyse_signal(*audio).compact()
     return found
-
-
-_POOL: ProcessPoolExecutor | None = None
-_POOL_SIZE = 0
-_POOL_LOCK = Lock()
-
-
-def _pool(workers: int, pitch: str = DEFAULT_PITCH) -> ProcessPoolExecutor:
-    """One pool of worker processes per process, shared by the batches in flight. Spawned, not forked:
-    the flow's threads (Prefect, LanceDB) must not be copied into the children mid-flight. `pitch`: the
-    tracker a new pool's workers load when they start."""
-    global _POOL, _POOL_SIZE
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE != workers:
-            if _POOL is not None:
-                _POOL.shutdown()
-            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(pitch,))
-            _POOL_SIZE = workers
-        return _POOL
-
-
-def start_workers(workers: int, config: AcousticConfig | None = None) -> None:
-    """Start the acoustic stage's worker processes now, so that their start-up (imports, the tracker's
-    compiled code: about 4 s of one core each) overlaps whatever runs before the stage, not the stage."""
-    if workers > 1:
-        pool = _pool(workers, (config or AcousticConfig()).pitch.name)
-        for _ in range(workers):     # each task still waiting starts one more process, up to `workers`
-            pool.submit(os.getpid)
-
-
-def _start_worker(pitch: str) -> None:
-    """In a worker: numpy's BLAS and FFT threads off (the pool is the parallelism; threads of every worker's
-    spectra would only contend with the other workers' tracking for the same cores); then what every
-    worker's first clip would load, loaded before any batch waits on it."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:          # scikit-learn brings it; without it the workers just run as they are
-        pass
-    else:
-        threadpool_limits(1)
-    noise = np.random.default_rng(0).standard_normal(ANALYSIS_RATE // 2).astype(np.float32)
-    analyse_signal(0.1 * noise, ANALYSIS_RATE, PITCH_TRACKERS[pitch]())
-    count_units("warm", "en")
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

@@ -30,6 +30,7 @@ from .acoustics import clip_contours
 from .clip_batches import BatchResult, ClipFailure, ClipJob, PendingWork, batch_cache_key, config_digest, \
     pending_jobs, stage_columns
 from .lineage import SUFFIX, speaker_key
+from .worker_pool import spread
 
 STAGE = "emphasis"
 FEATURES_VERSION = "1"
@@ -50,29 +51,41 @@ def whisper_stamps(lake: Lakehouse, jobs: list[ClipJob]) -> dict[str, list[dict]
 
 
 def features(jobs: list[ClipJob], stamps: dict[str, list[dict]], run_id: str,
-             contours: dict[str, Contours] | None = None) -> BatchResult:
+             contours: dict[str, Contours] | None = None, workers: int = 1) -> BatchResult:
     """Word spans and features per clip, from its contours: `contours` (the stored ones the flow found for the
-    batch), else one analysis of the clip's audio."""
+    batch), else one analysis of the clip's audio; the clips spread over `workers` processes."""
     columns = stage_columns(f"embedded:{FEATURE_SET}", FEATURES_VERSION, FEATURE_CONFIG, run_id)
     result = BatchResult()
     found = clip_contours(jobs, stored=contours or {})
-    for job in jobs:
-        if isinstance(found[job.clip_id], ClipFailure):
-            result.failures.append(found[job.clip_id])
+    for job, outcome in spread(clip_features, [(job, found[job.clip_id], stamps.get(job.clip_id)) for job in jobs],
+                               workers):
+        if isinstance(outcome, ClipFailure):
+            result.failures.append(outcome)
             continue
-        words = split_words(job.transcript or "", job.language)
-        frames = frames_from(found[job.clip_id])
-        spans, timing = word_spans(frames, words, job.language, stamps.get(job.clip_id))
-        if not spans:
-            result.failures.append(ClipFailure(job.clip_id, job.audio_path, "no_alignment",
-                                               "no words in the transcript, or no speech in the audio"))
-            continue
-        result.rows.append({"clip_id": job.clip_id, "words": [{"word": s.word, "start_s": s.start_s, "end_s": s.end_s}
-                                                              for s in spans],
-                            "features": word_features(frames, spans, job.language).tolist(),
-                            "feature_set": FEATURE_SET, "timing": timing, **columns, "input_hash": job.input_hash()})
+        result.rows.append({"clip_id": job.clip_id, **outcome, **columns, "input_hash": job.input_hash()})
         result.audio_s += job.duration_s or 0.0
     return result
+
+
+def clip_features(clips: list[tuple[ClipJob, Contours | ClipFailure, list[dict] | None]]) \
+        -> list[tuple[ClipJob, dict | ClipFailure]]:
+    """Each (clip, its contours, its Whisper word times or None): its words' spans and features, or why not."""
+    out: list[tuple[ClipJob, dict | ClipFailure]] = []
+    for job, contours, stamps in clips:
+        if isinstance(contours, ClipFailure):
+            out.append((job, contours))
+            continue
+        words = split_words(job.transcript or "", job.language)
+        frames = frames_from(contours)
+        spans, timing = word_spans(frames, words, job.language, stamps)
+        if not spans:
+            out.append((job, ClipFailure(job.clip_id, job.audio_path, "no_alignment",
+                                         "no words in the transcript, or no speech in the audio")))
+            continue
+        out.append((job, {"words": [{"word": s.word, "start_s": s.start_s, "end_s": s.end_s} for s in spans],
+                          "features": word_features(frames, spans, job.language).tolist(),
+                          "feature_set": FEATURE_SET, "timing": timing}))
+    return out
 
 
 def _cache_key(_context, parameters: dict) -> str:
@@ -82,8 +95,8 @@ def _cache_key(_context, parameters: dict) -> str:
 @task(name="emphasis-features", task_run_name="emphasis-batch-{batch_number}", persist_result=True,
       cache_key_fn=_cache_key)
 def features_batch(jobs: list[ClipJob], stamps: dict[str, list[dict]], run_id: str, batch_number: int = 0,
-                   contours: dict[str, Contours] | None = None) -> BatchResult:
-    return features(jobs, stamps, run_id, contours)
+                   contours: dict[str, Contours] | None = None, workers: int = 1) -> BatchResult:
+    return features(jobs, stamps, run_id, contours, workers)
 
 
 # -- the detector ----------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from speechcraft.cli import main
@@ -209,3 +210,43 @@ def test_folder_speaker_table_rows_and_their_rejects(tmp_path):
     table = read_speaker_table(path, lambda number, reason, detail: problems.append((number, str(reason))))
     assert table == {"anna": ("female", "young_adult"), "bob": ("male", None), "li": (None, "elderly")}
     assert problems == [(6, "malformed_metadata"), (7, "malformed_metadata"), (8, "malformed_metadata")]
+
+
+def test_word_features_from_worker_processes_are_the_ones_computed_here(annotated_lake, tmp_path):
+    """The emphasis stage spreads a batch over the worker pool: the same words, spans and features as one
+    process computes, and as the flow stored."""
+    from speechcraft.tasks import emphasis
+    from speechcraft.tasks.acoustics import stored_contours
+    from speechcraft.tasks.clip_batches import pending_jobs
+
+    lake = str(tmp_path / "lake")
+    shutil.copytree(annotated_lake, lake)
+    jobs = pending_jobs(Lakehouse(lake), "emphasis_features", "another-version", emphasis.FEATURE_CONFIG,
+                        where="transcript IS NOT NULL AND transcript != ''").jobs
+    contours = stored_contours(Lakehouse(lake), jobs)
+    assert len(jobs) > 20 and len(contours) == len(jobs)
+
+    def rows(workers: int) -> dict:
+        result = emphasis.features(jobs, {}, "run", contours, workers=workers)
+        return {r["clip_id"]: (r["words"], np.array(r["features"], dtype=float), r["timing"]) for r in result.rows}
+
+    def same(a: dict, b: dict) -> bool:       # features hold NaN where a word has no voiced frame
+        return a.keys() == b.keys() and all(a[k][0] == b[k][0] and a[k][2] == b[k][2] and
+                                            np.array_equal(a[k][1], b[k][1], equal_nan=True) for k in a)
+
+    here = rows(1)
+    assert len(here) == len(jobs) and same(here, rows(2))
+    stored = Lakehouse(lake).read("emphasis_features", ["clip_id", "words", "features", "timing"]).to_pylist()
+    assert same(here, {r["clip_id"]: (r["words"], np.array(r["features"], dtype=float), r["timing"]) for r in stored})
+
+
+def test_a_run_starts_the_acoustic_workers_only_when_the_stage_has_work(ingested_lake, annotated_lake):
+    from speechcraft.flows.annotate import start_acoustic_workers
+    from speechcraft.tasks import worker_pool
+
+    worker_pool.pool(1).shutdown()          # whatever an earlier test left: a pool of another size, shut
+    start_acoustic_workers(annotated_lake, workers=2)
+    assert worker_pool._POOL_SIZE != 2
+    start_acoustic_workers(ingested_lake, workers=2)
+    assert worker_pool._POOL_SIZE == 2
+    assert worker_pool.pool(2).submit(sum, [1, 2]).result(timeout=60) == 3

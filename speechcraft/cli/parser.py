@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="run only this stage (repeatable; default: all, or [annotate] stages in the config): "
                                f"{', '.join(ANNOTATION_STAGES)}, or an attribute stage")
     annotate.add_argument("--clips-per-task", type=int, help="clips per Prefect task (default 256)")
-    annotate.add_argument("--workers", type=int, help="acoustics worker processes (default: the cores available)")
+    annotate.add_argument("--workers", type=int, help="worker processes of the acoustic and emphasis stages (default: the cores available)")
     # models/vad.py's VAD_BACKENDS and models/pitch.py's PITCH_TRACKERS (they import numpy: about 0.1 s
     # more for every --help)
     annotate.add_argument("--vad", choices=["energy", "silero"],
