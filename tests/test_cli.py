@@ -150,3 +150,35 @@ def test_run_starts_prefects_server_itself_and_its_flows_report_there(tmp_path):
     assert url.startswith("http://127.0.0.1:") and url.endswith("/api/") and runs == "1", out
     with socket.socket() as probe, pytest.raises(OSError):
         probe.connect(("127.0.0.1", int(url.split(":")[2].split("/")[0])))
+
+
+PROBE_COMMAND_EXIT = """
+import atexit
+from speechcraft import cli
+
+def main(argv=None):
+    atexit.register(lambda: print("a handler registered by the command ran", flush=True))
+    print("output written by the command", end="")
+    return 3
+
+cli.main = main
+cli.command()
+"""
+
+
+def test_the_console_script_ends_after_every_exit_handler_with_mains_status():
+    """`command` ends the process without the interpreter's teardown, but only after the last exit handler
+    (the early server's stop is one), with main's status and its output flushed."""
+    result = subprocess.run([sys.executable, "-c", PROBE_COMMAND_EXIT], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == "output written by the command" + "a handler registered by the command ran\n"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`speechcraft sql ... | head -1`: the pipe closes under the command; it ends quietly."""
+    command = subprocess.Popen([sys.executable, "-m", "speechcraft.cli", "sql", "SELECT * FROM range(200000)",
+                                "--lake", str(tmp_path / "lake")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"range" in command.stdout.readline() + command.stdout.readline()
+    command.stdout.close()
+    stderr = command.stderr.read().decode()
+    assert command.wait(timeout=120) in (0, 1) and "Traceback" not in stderr, stderr

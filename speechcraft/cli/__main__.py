@@ -1,6 +1,4 @@
 """`python -m speechcraft.cli`: the same command as the `speechcraft` console script."""
-import sys
+from . import command
 
-from . import main
-
-sys.exit(main())
+command()
