@@ -104,14 +104,10 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                     results[f"ingest:{step}"] = record.flow(f"ingest:{step}", lambda s=source: on_runner(
                         ingest_flow, runner)(s["corpus"], s["path"], subsets=s.get("subsets"), lake_uri=lake.uri,
                                              options=reader_options(s), runner=runner, show_progress=show_progress))
-            if record.changed:
-                # what the later steps load, loaded beside emphasize (whose work leaves a core idle) rather
-                # than beside annotate's worker processes: the acoustic workers, and the search index's
-                # embedder when there will be new texts
-                if "annotate" in steps:
-                    start_acoustic_workers(lake.uri, runner=runner, **(annotate or {}))
-                if "describe" in steps:
-                    preload_embedder()
+            if "annotate" in steps and record.changed:    # their start-up beside emphasize, not in the stage
+                start_acoustic_workers(lake.uri, runner=runner, **(annotate or {}))
+            if "describe" in steps and record.changed:
+                preload_embedder()      # new clips mean new texts to index (`run` started loading it already)
             if "emphasize" in steps:
                 for source, name, step in zip(sources, names, steps_of):
                     if source.get("stress") is not None:

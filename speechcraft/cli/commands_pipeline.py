@@ -31,6 +31,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 0
     quiet_services()
     server_ready = start_prefect_server_early()
+    if "describe" in (args.step or ["describe"]):
+        from ..tasks.search_index import preload_embedder
+
+        # seconds of imports that would otherwise compete with a step's own Python for the GIL: here they
+        # mostly fill the time this process waits for the server
+        preload_embedder()
     from ..flows.annotate import NothingIngestedError
     from ..flows.pipeline import pipeline_arguments, pipeline_flow
     from ..tasks.corpora import CorpusLayoutError
