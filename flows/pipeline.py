@@ -106,8 +106,6 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                                              options=reader_options(s), runner=runner, show_progress=show_progress))
             if "annotate" in steps and record.changed:    # their start-up beside emphasize, not in the stage
                 start_acoustic_workers(lake.uri, runner=runner, **(annotate or {}))
-            if "describe" in steps and record.changed:
-                preload_embedder()      # new clips mean new texts to index (`run` started loading it already)
             if "emphasize" in steps:
                 for source, name, step in zip(sources, names, steps_of):
                     if source.get("stress") is not None:
@@ -123,6 +121,8 @@ def pipeline_flow(lake_uri: str | None = None, sources: list[dict] | None = None
                     lake.uri, options=describe or None, runner=runner, show_progress=show_progress,
                     search_index=False))
                 # the search index changes no export: it is built beside the check and the exports, not after
+                if record.changed:      # new texts to embed: the libraries imported here, in the main thread
+                    preload_embedder()  # (`run` did it already, while it waited for Prefect's server)
                 index_built = _in_background(lambda: _search_index(record, lake, results))
             if "check" in steps:
                 if record.changed or not _checked_before(lake):

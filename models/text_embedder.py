@@ -8,6 +8,7 @@ embedded through BERT's per-character vocabulary, which finds close wordings but
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from functools import lru_cache
@@ -48,6 +49,17 @@ class TextEmbedder:
 def embedder_name(model: str | None = None) -> str:
     """The name vectors are stored under for `model` (None: the bundled MiniLM), known without loading it."""
     return BUNDLED if model in (None, BUNDLED) else model
+
+
+def import_library() -> bool:
+    """Import sentence-transformers, and with it torch and transformers (seconds), in the calling thread;
+    False where it is not installed. Call it from the main thread before another thread loads a model: torch
+    imported by a background thread is visible half-initialised to every other thread's imports meanwhile
+    (scipy's array-API checks read `torch.Tensor` off it and fail)."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return False
+    import sentence_transformers  # noqa: F401
+    return True
 
 
 _LOADING = threading.Lock()

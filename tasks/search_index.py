@@ -4,13 +4,12 @@ A text re-published with other words, or a new embedding model, is embedded agai
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import threading
 from datetime import datetime, timezone
 
 from prefect import task
 
-from ..models.text_embedder import embedder_name, load_embedder
+from ..models.text_embedder import embedder_name, import_library, load_embedder
 from ..warehouse import Lakehouse
 from ..warehouse.lake import sql_literal_list
 from ..warehouse.sql import query
@@ -63,9 +62,9 @@ def index_texts(lake_uri: str, model: str | None = None) -> dict:
 
 
 def preload_embedder(model: str | None = None) -> threading.Thread | None:
-    """Import sentence-transformers and load the embedder in a background thread (seconds of single-threaded
-    start-up that the annotate step's worker processes leave room for); None where it is not installed."""
-    if importlib.util.find_spec("sentence_transformers") is None:
+    """Import the embedder's libraries in this thread (see `import_library`: call it from the main thread,
+    where it can wait), then load the model in a background thread; None where it is not installed."""
+    if not import_library():
         return None
 
     def load() -> None:

@@ -182,3 +182,16 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     command.stdout.close()
     stderr = command.stderr.read().decode()
     assert command.wait(timeout=120) in (0, 1) and "Traceback" not in stderr, stderr
+
+
+def test_the_embedders_libraries_are_imported_by_the_caller_not_in_the_background():
+    """torch imported by a background thread is half-initialised to other threads' imports meanwhile (scipy
+    read `torch.Tensor` off it and a run crashed): `preload_embedder` imports in the calling thread and only
+    loads the model in the background."""
+    pytest.importorskip("sentence_transformers")
+    probe = ("import sys, threading; from speechcraft.tasks.search_index import preload_embedder; "
+             "loading = preload_embedder(); "
+             "print('torch' in sys.modules and hasattr(sys.modules['torch'], 'Tensor'), "
+             "'sentence_transformers' in sys.modules, loading is not threading.current_thread()); loading.join()")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "True", "True"], out.stderr[-2000:]

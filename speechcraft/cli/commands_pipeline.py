@@ -34,8 +34,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "describe" in (args.step or ["describe"]):
         from ..tasks.search_index import preload_embedder
 
-        # seconds of imports that would otherwise compete with a step's own Python for the GIL: here they
-        # mostly fill the time this process waits for the server
+        # the embedder's libraries (seconds of imports holding the GIL) imported now, while Prefect's server
+        # starts, not beside a step's own Python; its model then loads in the background
         preload_embedder()
     from ..flows.annotate import NothingIngestedError
     from ..flows.pipeline import pipeline_arguments, pipeline_flow
