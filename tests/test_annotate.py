@@ -116,9 +116,14 @@ def test_broken_or_changed_audio_goes_to_rejects_and_the_rest_lands(corpora, pre
     speaker_rejects = query("SELECT reason FROM rejects WHERE stage = 'speaker' ORDER BY source", lake)
     assert speaker_rejects.column(0).to_pylist() == [r["reason"] for r in rejects]
     assert Lakehouse(lake).count("speakers") == n
+    # the emphasis stage, its clips spread over the worker processes, rejects them too and lands the rest
+    assert result["emphasis"]["rejected"] == 3 and Lakehouse(lake).count("emphasis_features") == n - 3
+    emphasis_rejects = query("SELECT reason FROM rejects WHERE stage = 'emphasis' ORDER BY source", lake)
+    assert emphasis_rejects.column(0).to_pylist() == [r["reason"] for r in rejects]
     _annotate(lake)                                             # a re-run repeats no reject
-    assert query("SELECT count(*) FROM rejects WHERE stage IN ('acoustics', 'speaker')",
-                 lake).column(0)[0].as_py() == 6
+    assert query("SELECT count(*) FROM rejects WHERE stage IN ('acoustics', 'speaker', 'emphasis')",
+                 lake).column(0)[0].as_py() == 9
+    assert Lakehouse(lake).count("emphasis_features") == n - 3
 
 
 def test_ingesting_another_corpus_never_relabels_until_edges_are_frozen(corpora, prefect_harness, tmp_path,
