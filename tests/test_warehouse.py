@@ -31,6 +31,23 @@ def test_insert_missing_keeps_the_first_write(tmp_path):
     assert {r["run_id"]: r["status"] for r in lake.read("runs").to_pylist()} == {"a": "first", "b": "running"}
 
 
+def test_a_merge_refused_for_another_writers_commit_is_tried_again(tmp_path, monkeypatch):
+    """Two processes creating one new table at once: Lance refuses the merge of the one whose table handle
+    predates the other's commit (seen on S3 as "incompatible with concurrent transaction Overwrite"). The
+    batch lands on a second try, on the table as it now stands."""
+    from speechcraft.warehouse.schema import TABLES
+
+    lake, other = Lakehouse(tmp_path), Lakehouse(tmp_path)
+    lake.upsert("runs", [_run(lake, "a")])
+    stale = lake.table("runs")
+    other.db.create_table("runs", schema=TABLES["runs"][0], mode="overwrite")     # the other writer's commit
+    opened = iter([stale])
+    fresh = Lakehouse.table
+    monkeypatch.setattr(Lakehouse, "table", lambda self, name: next(opened, None) or fresh(self, name))
+    assert lake.upsert("runs", [_run(lake, "b")]).inserted == 1
+    assert [r["run_id"] for r in lake.read("runs").to_pylist()] == ["b"]
+
+
 def test_lookup_quotes_ids_with_apostrophes(tmp_path):
     lake = Lakehouse(tmp_path)
     lake.upsert("runs", [_run(lake, "it's"), _run(lake, "plain")])

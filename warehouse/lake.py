@@ -18,6 +18,7 @@ from .storage import is_remote, storage_errors, storage_options
 
 DEFAULT_LAKE = "./lakehouse"
 LAKE_ENV = "SPEECHCRAFT_LAKE"
+COMMIT_ATTEMPTS = 5     # a merge refused for a concurrent commit elsewhere, tried again on the new version
 
 
 def resolve_lake_uri(uri: str | os.PathLike | None = None) -> str:
@@ -29,6 +30,12 @@ def resolve_lake_uri(uri: str | os.PathLike | None = None) -> str:
     if is_remote(uri):
         return uri.rstrip("/")
     return str(Path(uri).expanduser().resolve())
+
+
+def is_commit_conflict(exc: Exception) -> bool:
+    """Lance's refusal of a commit that raced another writer's (nothing of it was written)."""
+    message = str(exc).lower()
+    return "concurrent" in message and ("conflict" in message or "incompatible" in message)
 
 
 def table_uri(lake_uri: str, name: str) -> str:
@@ -160,11 +167,7 @@ class Lakehouse:
         data = self._as_arrow(name, rows)
         if data.num_rows == 0:
             return MergeStats()
-        _, key = TABLES[name]
-        table = self.table(name)
-        with self._lock(name):
-            result = (table.merge_insert(key).when_matched_update_all()
-                      .when_not_matched_insert_all().execute(data))
+        result = self._merge(name, data, update=True)
         return MergeStats(result.num_inserted_rows, result.num_updated_rows)
 
     def insert_missing(self, name: str, rows: Sequence[dict] | pa.Table) -> int:
@@ -172,11 +175,25 @@ class Lakehouse:
         data = self._as_arrow(name, rows)
         if data.num_rows == 0:
             return 0
+        return self._merge(name, data, update=False).num_inserted_rows
+
+    def _merge(self, name: str, data: pa.Table, update: bool):
+        """One merge_insert by the table's key. The per-table lock orders this process's writers; another
+        process (or machine) creating the same new table at the same moment can still make Lance refuse
+        this commit as incompatible with its own. Nothing of this batch is written then, so it is tried
+        again on the table as it now stands (opened afresh)."""
         _, key = TABLES[name]
-        table = self.table(name)
-        with self._lock(name):
-            result = table.merge_insert(key).when_not_matched_insert_all().execute(data)
-        return result.num_inserted_rows
+        for attempt in range(COMMIT_ATTEMPTS):
+            table = self.table(name)
+            with self._lock(name):
+                merge = table.merge_insert(key)
+                if update:
+                    merge = merge.when_matched_update_all()
+                try:
+                    return merge.when_not_matched_insert_all().execute(data)
+                except Exception as exc:  # noqa: BLE001 - Lance raises its commit conflicts as plain errors
+                    if attempt + 1 == COMMIT_ATTEMPTS or not is_commit_conflict(exc):
+                        raise
 
     def delete_where(self, name: str, predicate: str) -> None:
         if not self.exists(name):
