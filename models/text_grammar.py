@@ -34,13 +34,15 @@ _ANY_NOUN_EN = "|".join(_NOUNS_EN.values())
 _GAP_EN = (r"(?:[ ,]+(?:is|was|are|were|'s|that|which|sits?|stays?|remains?|seems?|sounds?|feels?|runs?|kept|held"
            r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and|on the)){0,4}")
 # what may stand between coordinated modifiers and their noun: anything but the words of another phrase
-_FUNCTION_EN = r"his|her|their|its|the|a|an|with|at|in|of|to|for|is|was|by|on|from|that|which|who|as|and then"
+_FUNCTION_EN = (r"his|her|their|its|the|a|an|with|at|in|of|to|for|is|was|by|on|from|that|which|who|whose|as|and then"
+                r"|while|whereas|but|yet|though|although|when|where")
 _NORMAL_EN = (r"normal|moderate|medium|average|ordinary|regular|typical|standard|natural|middling|unremarkable"
               r"|balanced|comfortable|conversational|steady|mid|mid-range|middle|middle-of-the-road")
 # modifiers by attribute and value: only these need a noun ("fast", "loud", "happy" are read anywhere)
 _ADJ_EN = {
     "speed": {"normal": _NORMAL_EN, "fast": r"fast|faster|quick|quicker|rapid|brisk|swift|speedy|hurried|rushed|lively",
-              "slow": r"slow|slower|leisurely|unhurried|relaxed|languid|sluggish|plodding|drawn-out|deliberate"},
+              "slow": r"slow|slower|leisurely|unhurried|relaxed|languid|sluggish|plodding|drawn-out|deliberate|dragging"
+                      r"|dawdling"},
     "volume": {"normal": _NORMAL_EN, "high": r"high|higher|loud|louder|raised|elevated|strong",
                "low": r"low|lower|soft|softer|quiet|quieter|reduced|subdued|weak"},
     # a calm, even or natural tone is an emotion's
@@ -96,6 +98,8 @@ _NOUNS_ZH = {
     "pitch": r"音调|音高|声调|调门|嗓音|声线|声音|调子|嗓子",
 }
 _NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|平和"
+_MIDDLE_ZH = r"适中|正常|中等|均匀|适度"
+_VERBS_ZH = ("说话", "讲话", "说得", "讲得", "念得", "读得")
 # what may stand between a noun and its modifier: 语速也比常人快, 音量均保持中等, 音调属中等, 音量处在中等水平
 _ALSO_ZH = r"(?:都|均|也|则|却)?"
 _STANDS_ZH = r"(?:处在|处于|保持在|维持在|属于|属)?"
@@ -124,7 +128,14 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
     phrases = []
     for value, adjectives in _ADJ_ZH[attribute].items():
         own_nouns, extra = _ADJ_ZH_NOUN.get((attribute, value), (None, None))
-        for noun_set, adj in ((nouns, adjectives), (own_nouns, extra)):
+        pairs = [(nouns, adjectives), (own_nouns, extra)]
+        if value == "normal":
+            # a verb read steadily or naturally (读得平稳, 说得自然) says nothing of its pace or loudness; only
+            # the middle words proper do (说得不快不慢 is read below, 说话速度适中 by its noun)
+            verbs = [n for n in nouns.split("|") if n in _VERBS_ZH]
+            pairs = [("|".join(n for n in nouns.split("|") if n not in _VERBS_ZH), adjectives),
+                     ("|".join(verbs) or None, _MIDDLE_ZH)]
+        for noun_set, adj in pairs:
             if noun_set is None:
                 continue
             # noun first: 语速比较快, 声音一点也不响, 音调比一般女性低一些, 音量：大
@@ -135,11 +146,15 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
             # which attribute is moderate
             if value == "normal":
                 noun_set = "|".join(n for n in noun_set.split("|") if n not in ("声音", "说话", "说得", "讲得"))
-            phrases.append((rf"{_DEGREE_ZH}(?:{_bound(adj)})(?:的|地)?(?=(?:一种|一副)?(?:{noun_set}))", value))
+            if noun_set:
+                phrases.append((rf"{_DEGREE_ZH}(?:{_bound(adj)})(?:的|地)?(?=(?:一种|一副)?(?:{noun_set}))", value))
     # both sides denied is the middle: 不快不慢, 既不高也不低, 不紧不慢地说 (read before either side alone)
     sides = "|".join(a for by_value in _ADJ_ZH[attribute].values() for a in by_value.split("|") if len(a) == 1)
     sides += _SIDES_ZH.get(attribute, "")
-    return [(rf"(?:{nouns})?{_LINK_ZH}(?:既)?不(?:太|很|算)?(?:{sides})(?:也|又)?不(?:太|很|算)?(?:{sides})", "normal")] + phrases
+    # a field's one-character middle: 音高：中；语速：中
+    field = (rf"(?:{nouns})[：:]\s*中(?=[；;，,。、\s]|$)", "normal")
+    return [(rf"(?:{nouns})?{_LINK_ZH}(?:既)?不(?:太|很|算)?(?:{sides})(?:也|又)?不(?:太|很|算)?(?:{sides})", "normal"),
+            field] + phrases
 
 
 # a one-character adjective before its noun must start a word: 快 of 欢快地说话 is no speed, of 很快的语速 is
@@ -168,7 +183,7 @@ GRAMMAR: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
 # What may stand right before a phrase to deny it ("doesn't sound sad at all", "毫不生气"); not gender,
 # whose pronouns follow negations in ordinary sentences ("not her usual pace").
 NEGATION = {
-    "en": (rf"(?:\b(?:not|never|hardly|barely|scarcely|anything but|far from|no|without)|n't)[ ,]+"
+    "en": (rf"(?:\b(?:not|never|hardly|barely|scarcely|anything but|far from|without)[ ,]+|n't[ ,]+|\bno +)"
            r"(?:(?:at all|in the least|a|an|the|be|being|sound|sounds|sounding|seem|seems|seeming|too|overly"
            r"|particularly|especially|remotely|that|so|any|much|very|even|a trace of|a hint of|any sign of|in"
            r"|a sign of|the least bit|in any way|speak|speaking|talk|talking)[ ,]+)*$"),
@@ -188,7 +203,10 @@ COORDINATION = {
             rf"((?: (?:are|were|both|all|remain|stay|seem|sound|kept|held|equally))* {_DEGREE_EN}(?:{_NORMAL_EN}"
             r"|high|low))\b", lambda m: ", ".join(f"{noun} {m.group(2).strip()}"
                                                   for noun in re.split(r"(?:, and |, | and )(?:(?:his|her|their|the) )?",
-                                                                       m.group(1))))],
+                                                                       m.group(1)))),
+           # a level the noun is kept at is the noun's: "pitch kept at a normal level" is not a normal volume
+           (rf"\b({_SHARED_NOUNS_EN}|tone)\b((?: (?:is|was|kept|held|set|stays?|remains?|sits?|pitched)){{0,2}})"
+            r" (?:at|on|to) (?:an? |the )?((?:\w+ )?\w+) level\b", r"\1\2 \3")],
     "zh": [(rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)({_ALSO_ZH}{_STANDS_ZH}{_DEGREE_ZH}"
             rf"(?:{_ALL_ADJ_ZH}))",
             lambda m: "，".join(noun + m.group(2) for noun in re.split(r"[、和与及]", m.group(1)))),
@@ -198,8 +216,8 @@ COORDINATION = {
            (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})(?:又|而|且|、)({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}"),
            # a correction names its noun once: 语速中等，不对，要非常快 / 语速偏快——其实应该说偏慢 (both values said)
-           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})[，,—\-\s]*(?:不对|哦不|其实|应该说|确切地说|准确地说|更正)"
-            rf"[^，。；—]{{0,4}}?[，,—\-\s]*(?:是|要)?({_DEGREE_ZH})({_ALL_ADJ_ZH})",
+           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该说|确切地说"
+            rf"|准确地说|更正)[^，。；—]{{0,4}}?[，,—\-\s]*){{1,3}}(?:是|要)?({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}")],
 }
 

@@ -135,8 +135,9 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
             (r"(?<!先)生气|愤怒|恼火|气愤|怒气|怒|火冒|不满|气冲冲|恼怒", "angry"),
             (r"厌恶|嫌弃|反感|恶心|鄙夷|嫌恶|鄙视|憎恶", "disgusted"),
             (r"恐惧|害怕|惊恐|畏惧|胆怯|惧怕|紧张不安|惶恐|战战兢兢|受惊|惊慌|慌张|慌乱|颤抖|发抖|吓坏|吓得|被吓", "fearful"),
-            (r"开心|高兴|愉快|欢快|快乐|喜悦|愉悦|欣喜|兴高采烈|喜气洋洋|欢喜|轻快愉悦|乐呵呵|笑呵呵|乐滋滋|喜滋滋|美滋滋", "happy"),
-            (r"悲伤|难过|伤心|低落|忧伤|哀伤|沮丧|悲痛|凄凉|哀怨|失落", "sad"),
+            (r"开心|高兴|愉快|欢快|快乐|喜悦|愉悦|欣喜|兴高采烈|喜气洋洋|欢喜|轻快愉悦|乐呵呵|笑呵呵|乐滋滋|喜滋滋|美滋滋"
+             r"|心情(?:很|非常|十分|特别|不错|挺)?(?:好|不错|舒畅)", "happy"),
+            (r"悲伤|难过|伤心|低落|忧伤|哀伤|伤感|沮丧|悲痛|凄凉|哀怨|失落|心情(?:很|非常|十分|特别|有些|有点)?(?:差|沉重|不好)", "sad"),
             (r"惊讶|吃惊|诧异|惊奇|意外|震惊|惊愕|难以置信", "surprised"),
         ),
         "age": _zh(
@@ -163,8 +164,10 @@ INVENTED: dict[str, str] = {
     "en": (r"\b(?:smil\w*|grin\w*|frown\w*|nod\w*|shrug\w*|wink\w*|laugh\w*|chuckl\w*|giggl\w*|sigh\w*|gestur\w*"
            r"|fidget\w*|tears?|teary|weep\w*|crying|cries|lean\w* (?:forward|back|in|closer)|eyes|face|facial"
            r"|hands?|fists?|shoulders?|eyebrows?|brows?|blush\w*|nose|wrinkl\w*"
-           r"|walks?|walking|walked|looks? (?:at|around|away|up|down)|glanc\w*|stares?|staring|remember\w*"
-           r"|recall\w*|reminisc\w*|thinks?|thinking|thought|wonder\w*|imagin\w*|dream\w*|heart|memor\w*"
+           r"|walks?|walking|walked|looks? (?:at|around|away|up|down)|point(?:s|ing|ed)? (?:up|down|at)|glanc\w*|stares?"
+           r"|staring|remember\w*"
+           r"|recall\w*|reminisc\w*|thinks?|thinking|thought|wonder\w*|imagine(?! (?:a|an|you|yourself)\b)|imagin(?!e\b)\w*"
+           r"|dream\w*|heart|memor\w*"
            r"|as if|as though|then|afterwards?|later|before (?:leaving|walking|turning)|turns? (?:away|around)"
            r"|pauses? to|hoping|hopes|longing|regret\w*|secretly|childhood|backstory|story continues)\b"),
     "zh": (r"微笑|笑着|笑了|笑容|大笑|皱眉|点头|摇头|耸肩|眨眼|挥手|手势|叹气|叹了口气|流泪|眼泪|泪水|眼神|目光"
@@ -176,8 +179,8 @@ INVENTED: dict[str, str] = {
 
 EMPHASIS_CUES = {
     "en": r"\b(?:emphas\w*|stress\w*|accent\w*|highlight\w*|punch\w*|weight\w*|underlin\w*|lean\w* on|lands? hard"
-          r"|extra force|pronounced|spotlight\w*)\b",
-    "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重|[读念说咬]得[^，。；]{0,3}重|重重地",
+          r"|extra force|pronounced|spotlight\w*|hardest|hit\w* (?:\w+ ){0,3}hard(?:er)?)\b",
+    "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重|[读念说咬]得[^，。；]{0,3}重|[读念说咬]重|重重地",
 }
 
 # The recording conditions and delivery (vocabulary.CONDITION_LABEL_NAMES), stated only when describe's
