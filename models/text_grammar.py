@@ -194,6 +194,8 @@ NEGATED_ATTRIBUTES = ("speed", "volume", "pitch", "emotion", "age", "noise", "re
 # Coordination: each noun of "pitch and volume are both moderate" / 音高和音量都适中 gets the modifier, each
 # adjective of 又高又轻的声音 / 高而尖的嗓音 / 说话又快又响 gets the noun.
 _SHARED_NOUNS_EN = r"pitch|volume|pace|speed|tempo|loudness"
+_ALL_ADJ_EN = "|".join(sorted({a for by_value in _ADJ_EN.values() for v in by_value.values() for a in v.split("|")},
+                              key=len, reverse=True))
 _ALL_ADJ_ZH = "|".join(sorted({a for by_value in _ADJ_ZH.values() for v in by_value.values() for a in v.split("|")},
                               key=len, reverse=True))
 _ALL_NOUN_ZH = "|".join(sorted({n for v in _NOUNS_ZH.values() for n in v.split("|")}, key=len, reverse=True))
@@ -204,6 +206,13 @@ COORDINATION = {
             r"|high|low))\b", lambda m: ", ".join(f"{noun} {m.group(2).strip()}"
                                                   for noun in re.split(r"(?:, and |, | and )(?:(?:his|her|their|the) )?",
                                                                        m.group(1)))),
+           (rf"\b({_DEGREE_EN}(?:{_NORMAL_EN}|high|low)) in ((?:{_SHARED_NOUNS_EN})(?:(?:, and |, | and )"
+            rf"(?:{_SHARED_NOUNS_EN}))+)\b", lambda m: ", ".join(f"{m.group(1)} in {noun}" for noun in re.split(
+                r", and |, | and ", m.group(2)))),
+           # a correction names its noun once: "pitch sits high—well, no, actually rather low" says both values
+           (rf"\b({_SHARED_NOUNS_EN})\b([^.;—]{{0,30}}?)\b((?:{_ALL_ADJ_EN})\b)\s*(?:—|–|--|,|\.\.\.)\s*"
+            r"((?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+)"
+            rf"({_DEGREE_EN}(?:{_ALL_ADJ_EN}))\b", r"\1\2\3, \4\1 \5"),
            # a level the noun is kept at is the noun's: "pitch kept at a normal level" is not a normal volume
            (rf"\b({_SHARED_NOUNS_EN}|tone)\b((?: (?:is|was|kept|held|set|stays?|remains?|sits?|pitched)){{0,2}})"
             r" (?:at|on|to) (?:an? |the )?((?:\w+ )?\w+) level\b", r"\1\2 \3")],
@@ -216,7 +225,7 @@ COORDINATION = {
            (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})(?:又|而|且|、)({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}"),
            # a correction names its noun once: 语速中等，不对，要非常快 / 语速偏快——其实应该说偏慢 (both values said)
-           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该说|确切地说"
+           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该|实际上|确切地说"
             rf"|准确地说|更正)[^，。；—]{{0,4}}?[，,—\-\s]*){{1,3}}(?:是|要)?({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}")],
 }
@@ -232,9 +241,11 @@ AGE_NUMBER = {
     "en": (rf"\b(?:(?:aged|of about|of around|of roughly|about|around|roughly|approximately|nearly|almost"
            rf"|just over|just under|some) (?P<n>{_NUMBER_EN})\b(?! (?:minutes|seconds|words|times|percent))"
            rf"|(?P<m>{_NUMBER_EN})(?:[- ]years?[- ]old|-something|\b(?= years of age))"
-           r"|in (?:his|her|their) (?P<part>early|mid|late)[- ]?(?P<d>twenties|thirties|forties|fifties|sixties"
+           r"|(?:in (?:his|her|their) )?(?P<part>early|mid|late)[- ]?(?P<d>twenties|thirties|forties|fifties|sixties"
            r"|seventies|eighties|nineties))"),
-    "zh": (r"(?P<n>[一二三四五六七八九]?十[一二三四五六七八九]?|[两一二三四五六七八九]|\d{1,2})(?P<more>多|来|几)?岁"
+    # 十五六岁, 二十五六岁: two neighbouring ages, the second by its last digit
+    "zh": (r"(?P<n>[一二三四五六七八九]?十[一二三四五六七八九]?|[两一二三四五六七八九]|\d{1,2})(?P<next>[一二三四五六七八九])?"
+           r"(?P<more>多|来|几)?岁"
            r"(?P<around>上下|左右|出头)?"),
 }
 AGE_CUTS = ((14, "child"), (26, "teenager"), (40, "young_adult"), (55, "middle_aged"), (200, "elderly"))
@@ -267,6 +278,8 @@ def age_values(match: re.Match) -> set[str]:
         n = _number(found.get("n") or found.get("m"))
         wide = found.get("more") or (found.get("m") and match.group(0).endswith("something"))
         low, high = (n, n + 9 if n % 10 == 0 else n + 3) if wide else (n - 2, n + 2)
+        if found.get("next"):
+            low, high = n, n - n % 10 + _DIGITS_ZH[found["next"]]
         if found.get("around") == "出头":
             low, high = n, n + 3
     groups = set()

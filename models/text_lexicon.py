@@ -169,16 +169,23 @@ INVENTED: dict[str, str] = {
            r"|recall\w*|reminisc\w*|thinks?|thinking|thought|wonder\w*|imagine(?! (?:a|an|you|yourself)\b)|imagin(?!e\b)\w*"
            r"|dream\w*|heart|memor\w*"
            r"|as if|as though|then|afterwards?|later|before (?:leaving|walking|turning)|turns? (?:away|around)"
-           r"|pauses? to|hoping|hopes|longing|regret\w*|secretly|childhood|backstory|story continues)\b"),
+           r"|pauses? to|hoping|hopes|longing|regret\w*|secretly|childhood|backstory|story continues"
+           # gestures, settings and back stories the labels cannot know
+           r"|jab\w*|fingers?|clench\w*|slam\w*|pound\w* (?:on|the)|arms?|clutch\w*|hiding"
+           # a person's posture, not a voice's ("sitting at an ordinary pitch")
+           r"|(?:sitting|standing|lying|seated|kneeling)\b(?!(?: [\w,-]+){0,4} (?:pitch|level|volume|pace|register|tone)\b)"
+           r"|nightmares?|sleepless|paranoid|guilt\w*|ashamed|jealous\w*|lonel\w*|exhausted"
+           r"|in the rain|at (?:his|her|their|the|a) (?:desk|door|table|window)|after (?:weeks|days|months|years) of)\b"),
     "zh": (r"微笑|笑着|笑了|笑容|大笑|皱眉|点头|摇头|耸肩|眨眼|挥手|手势|叹气|叹了口气|流泪|眼泪|泪水|眼神|目光"
            r"|回忆|想起|心里|内心|心想|仿佛|似乎在想|然后|随后|接着|转身|走开|离开|握紧|拳头|表情|脸上|童年|往事"
            r"|双手|眼睛|瞪大|搓来搓去|攥|跺脚|拍手|低下头|抬起头|脸红|咬着嘴唇|皱起|眉头|眼镜|眼角|摔门"
            r"|躲在|角落|埋进|臂弯|竖起|大拇指|涨得通红|涨红|小脸|满脸|嘴角|撇嘴|咧嘴|手舞足蹈|捂着|捂住|眼眶|挥舞"
-           r"|一边说一边|边说边|说着说着|拿起|放下|跑开|蹦蹦跳跳|跳了起来"),
+           r"|一边说一边|边说边|说着说着|拿起|放下|跑开|蹦蹦跳跳|跳了起来"
+           r"|拍着|拍桌|拍了拍|手心|冒汗|出汗|刚拿到|刚收到|深夜|半夜|病房|被窝|雨中|窗前|门口"),
 }
 
 EMPHASIS_CUES = {
-    "en": r"\b(?:emphas\w*|stress\w*|accent\w*|highlight\w*|punch\w*|weight\w*|underlin\w*|lean\w* on|lands? hard"
+    "en": r"\b(?:emphas\w*|stress\w*|accent\w*|highlight\w*|punch\w*|weight\w*|underlin\w*|lean\w* (?:\w+ )?on|lands? hard"
           r"|extra force|pronounced|spotlight\w*|hardest|hit\w* (?:\w+ ){0,3}hard(?:er)?)\b",
     "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重|[读念说咬]得[^，。；]{0,3}重|[读念说咬]重|重重地",
 }
