@@ -9,8 +9,8 @@ set (tests/data/checker_independent_cases.jsonl, written from the contract alone
 holdout kept untouched until a change is finished: tests/data/README-checker-independent.md), the fresh set
 (tests/data/checker_fresh_cases.jsonl, written the same way by another hand after the independent set's holdout
 had been reported, split the same way: tests/data/README-checker-fresh.md), the blind set (four more hands,
-after the fresh holdout had been reported and its misses mended: tests/data/README-checker-blind.md) and the
-recording-condition cases. --split picks the independent and fresh sets' part (default dev: the holdout is read only
+after the fresh holdout had been reported and its misses mended: tests/data/README-checker-blind.md), its
+extra development set (four more hands, the same brief, all dev) and the recording-condition cases. --split picks the independent and fresh sets' part (default dev: the holdout is read only
 to report a finished change). --before DIR judges with the checker of another checkout (e.g.
 `git worktree add /tmp/checker-before 5f870ce`), loaded from its files by path, with this tree's cases: the
 first-look figure; with --before-only that checker alone (a first look on the holdout that does not also
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 SETS = {"first": "checker_cases.jsonl", "independent": "checker_independent_cases.jsonl",
         "fresh": "checker_fresh_cases.jsonl", "blind": "checker_blind_cases.jsonl",
+        "blind-extra": "checker_blind_extra_cases.jsonl",
         "conditions": "checker_condition_cases.jsonl"}
 SPLIT_SETS = ("independent", "fresh", "blind")          # sets with a dev part and a holdout part
 

@@ -57,7 +57,8 @@ _FREE_EN = {
     "volume": [(r"louder|more loudly|shout\w*|yell\w*|bellow\w*|holler\w*|rais(?:ed|es|ing|e) (?:(?:his|her|their|the|a)"
                 r" )?voice|voice (?:is |was )?raised", "high"),
                (r"quieter|softer|more (?:quietly|softly)|soft-spoken", "low")],
-    "pitch": [(r"high-voiced|above-average pitch", "high"), (r"low-voiced|deep-voiced|below-average pitch", "low")],
+    "pitch": [(r"high-voiced|above-average pitch", "high"), (r"low-voiced|deep-voiced|below-average pitch", "low"),
+              (r"(?:middle|center|centre) of (?:his|her|their|the|a) (?:\w+ )?range", "normal")],
     "emotion": [(r"without (?:any |much |a trace of |a hint of )?(?:\w+ )?(?:emotion|feeling)"
                  r"|(?:with )?(?:no|little) (?:particular |real |obvious |strong |special )?(?:emotion|feeling)", "neutral")],
 }
@@ -97,12 +98,12 @@ _NOUNS_ZH = {
     "volume": r"音量|声量|嗓门|声音|说话|说得|讲得",
     "pitch": r"音调|音高|声调|调门|嗓音|声线|声音|调子|嗓子",
 }
-_NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|平和"
+_NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|平和|普通"
 _MIDDLE_ZH = r"适中|正常|中等|均匀|适度"
 _VERBS_ZH = ("说话", "讲话", "说得", "讲得", "念得", "读得")
 # what may stand between a noun and its modifier: 语速也比常人快, 音量均保持中等, 音调属中等, 音量处在中等水平
 _ALSO_ZH = r"(?:都|均|也|则|却)?"
-_STANDS_ZH = r"(?:处在|处于|保持在|维持在|属于|属)?"
+_STANDS_ZH = r"(?:处在|处于|保持在|维持在|属于|属|为)?"
 _ADJ_ZH = {
     "speed": {"normal": _NORMAL_ZH, "fast": r"飞快|急促|迅速|轻快|快|急", "slow": r"缓慢|徐缓|迟缓|舒缓|慢|缓"},
     "volume": {"normal": _NORMAL_ZH, "high": r"响亮|洪亮|大声|响|大", "low": r"微弱|轻柔|小声|轻|小|弱"},
@@ -213,6 +214,9 @@ COORDINATION = {
            (rf"\b({_SHARED_NOUNS_EN})\b([^.;—]{{0,30}}?)\b((?:{_ALL_ADJ_EN})\b)\s*(?:—|–|--|,|\.\.\.)\s*"
             r"((?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+)"
             rf"({_DEGREE_EN}(?:{_ALL_ADJ_EN}))\b", r"\1\2\3, \4\1 \5"),
+           (rf"\b((?:{_ALL_ADJ_EN})) ({_SHARED_NOUNS_EN})\b\s*(?:—|–|--|,|\(|\.\.\.)\s*"
+            r"((?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+)"
+            rf"({_DEGREE_EN}(?:{_ALL_ADJ_EN}))\b", r"\1 \2, \3\2 \4"),
            # a level the noun is kept at is the noun's: "pitch kept at a normal level" is not a normal volume
            (rf"\b({_SHARED_NOUNS_EN}|tone)\b((?: (?:is|was|kept|held|set|stays?|remains?|sits?|pitched)){{0,2}})"
             r" (?:at|on|to) (?:an? |the )?((?:\w+ )?\w+) level\b", r"\1\2 \3")],
@@ -224,8 +228,9 @@ COORDINATION = {
             rf"({_ALL_NOUN_ZH})", lambda m: f"{m.group(1)}的{m.group(6)}，{m.group(2)}{m.group(3)}的{m.group(6)}"),
            (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})(?:又|而|且|、)({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}"),
-           # a correction names its noun once: 语速中等，不对，要非常快 / 语速偏快——其实应该说偏慢 (both values said)
-           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})({_ALL_ADJ_ZH})[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该|实际上|确切地说"
+           # a correction names its noun once: 语速中等，不对，要非常快 / 语速偏快——其实应该说偏慢 / 语速适中偏慢——准确地说是
+           # 相当慢 / 音量很大——不，还是放小一点 (both values said)
+           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})((?:{_ALL_ADJ_ZH})(?:{_DEGREE_ZH}(?:{_ALL_ADJ_ZH}))?)[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该|实际上|还是|确切地说"
             rf"|准确地说|更正)[^，。；—]{{0,4}}?[，,—\-\s]*){{1,3}}(?:是|要)?({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}")],
 }

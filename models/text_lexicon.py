@@ -80,17 +80,22 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
             (r"fearful|fearfully|fear|afraid|scared|frightened|terrified|anxious|anxiously|nervous|nervously"
              r"|apprehensive|apprehensively|panicked|alarmed|uneasy|trembling voice|fright", "fearful"),
             (r"happy|happily|cheerful|cheerfully|joyful|joyfully|joyous|delighted|glad|gladly|upbeat|elated"
+             r"|in (?:high|good|great) spirits"
              r"|merry|merrily|gleeful|gleefully|contented|pleased|jubilant|good-humored|joy|happiness|overjoyed|thrilled"
              r"|ecstatic|cheery|amused|amusement", "happy"),
             (r"sad|sadly|sadness|sorrow|sorrowful|sorrowfully|melancholy|melancholic|gloomy|gloomily|mournful"
              r"|mournfully|downcast|dejected|unhappy|grief|grieving|heartbroken|despondent|forlorn|wistful", "sad"),
+            # excitement is joy or surprise, never calm: it fits either, and distorts a neutral label
+            (r"excited|excitedly|excitement", "happy surprised"),
             (r"surprised|surprise|astonished|astonishment|amazed|amazement|startled|stunned|taken aback"
              r"|in disbelief|incredulous|incredulously|shocked", "surprised"),
         ),
         "age": _en(
             (r"young adult|young (?:woman|man|lady|gentleman|female|male|speaker|person|adult)s?"
-             r"|in (?:his|her|their) (?:twenties|early thirties|thirties|late twenties|mid-twenties|20s|30s)"
+             r"|in (?:his|her|their) (?:twenties|late twenties|mid-twenties|20s)"
              r"|twenty-something|youthful adult", "young_adult teenager"),
+            # 30-39: young adults all (the contract's cuts are 26 and 40)
+            (r"in (?:his|her|their) (?:early |mid-?|late )?(?:thirties|30s)|thirty-something", "young_adult"),
             (r"middle[- ]aged|in (?:his|her|their) (?:forties|fifties|40s|50s)|midlife|mid-life", "middle_aged"),
             (r"elderly|old (?:female |male )?(?:woman|man|lady|gentleman|person|speaker|voice)|senior|aged (?:woman|man|speaker)"
              r"|older (?:woman|man|lady|gentleman|speaker|person)|in (?:his|her|their) (?:sixties|seventies"
@@ -131,13 +136,15 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
              r"|低沉|浑厚|低音|深沉|沙哑低沉|粗哑", "low"),
         ),
         "emotion": _zh(
-            (r"中性|平静|平和|平淡|冷静|不带感情|不带情绪|没有(?:明显的?)?情绪|情绪平稳|语气平稳|心平气和|淡定|波澜不惊", "neutral"),
+            (r"中性|平静|平和|平淡|冷静|不带感情|不带情绪|没有(?:明显的?)?情绪|情绪平稳|语气平稳|心平气和|淡定|波澜不惊"
+             r"|(?:情绪|感情)上?(?:没有|没什么|无)(?:明显的?|太大的?|什么)?(?:起伏|波动|变化)", "neutral"),
             (r"(?<!先)生气|愤怒|恼火|气愤|怒气|怒|火冒|不满|气冲冲|恼怒", "angry"),
             (r"厌恶|嫌弃|反感|恶心|鄙夷|嫌恶|鄙视|憎恶", "disgusted"),
             (r"恐惧|害怕|惊恐|畏惧|胆怯|惧怕|紧张不安|惶恐|战战兢兢|受惊|惊慌|慌张|慌乱|颤抖|发抖|吓坏|吓得|被吓", "fearful"),
             (r"开心|高兴|愉快|欢快|快乐|喜悦|愉悦|欣喜|兴高采烈|喜气洋洋|欢喜|轻快愉悦|乐呵呵|笑呵呵|乐滋滋|喜滋滋|美滋滋"
              r"|心情(?:很|非常|十分|特别|不错|挺)?(?:好|不错|舒畅)", "happy"),
             (r"悲伤|难过|伤心|低落|忧伤|哀伤|伤感|沮丧|悲痛|凄凉|哀怨|失落|心情(?:很|非常|十分|特别|有些|有点)?(?:差|沉重|不好)", "sad"),
+            (r"兴奋", "happy surprised"),      # joy or surprise, as "excited" (激动 may be anger's)
             (r"惊讶|吃惊|诧异|惊奇|意外|震惊|惊愕|难以置信", "surprised"),
         ),
         "age": _zh(
@@ -153,7 +160,7 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
         "gender": _zh(
             (r"女性|女士|女子|女生|女声|女孩|女童|小女孩|少女|女人|妇女|老妇|老太太|老奶奶|奶奶|阿姨|姑娘|母亲|妈妈|她|女",
              "female"),
-            (r"男性|男士|男子|男生|男声|男孩|男童|小男孩|男人|老先生|老爷爷|老大爷|爷爷|大叔|先生|小伙子|小伙|父亲|爸爸|少年"
+            (r"男性|男士|男子|男生|男声|男孩|男童|小男孩|男人|老先生|老爷爷|老大爷|爷爷|大叔|先生|小伙子|小伙|父亲|爸爸|(?<!青)少年"
              r"|(?<!其)他|男", "male"),
         ),
     },
@@ -173,15 +180,19 @@ INVENTED: dict[str, str] = {
            # gestures, settings and back stories the labels cannot know
            r"|jab\w*|fingers?|clench\w*|slam\w*|pound\w* (?:on|the)|arms?|clutch\w*|hiding"
            # a person's posture, not a voice's ("sitting at an ordinary pitch")
-           r"|(?:sitting|standing|lying|seated|kneeling)\b(?!(?: [\w,-]+){0,4} (?:pitch|level|volume|pace|register|tone)\b)"
+           r"|(?<!pitch )(?<!voice )(?<!volume )(?<!tone )(?:sitting|standing|lying|seated|kneeling)\b(?!(?: [\w,-]+){0,4} (?:pitch|level|volume|pace|register|tone)\b)"
            r"|nightmares?|sleepless|paranoid|guilt\w*|ashamed|jealous\w*|lonel\w*|exhausted"
-           r"|in the rain|at (?:his|her|their|the|a) (?:desk|door|table|window)|after (?:weeks|days|months|years) of)\b"),
+           r"|in the rain|at (?:his|her|their|the|a) (?:desk|door|table|window)|after (?:weeks|days|months|years) of"
+           r"|(?:has|had|have) just|just (?:found|heard|learned|received|lost|won|got)"
+           # what happens after the line; not a pause or a stress before a word of it
+           r"|before (?!speaking|saying|reading|starting|beginning|stressing|emphasi|the |a |an )\w+ing|goes on to|went on to)\b"),
     "zh": (r"微笑|笑着|笑了|笑容|大笑|皱眉|点头|摇头|耸肩|眨眼|挥手|手势|叹气|叹了口气|流泪|眼泪|泪水|眼神|目光"
            r"|回忆|想起|心里|内心|心想|仿佛|似乎在想|然后|随后|接着|转身|走开|离开|握紧|拳头|表情|脸上|童年|往事"
            r"|双手|眼睛|瞪大|搓来搓去|攥|跺脚|拍手|低下头|抬起头|脸红|咬着嘴唇|皱起|眉头|眼镜|眼角|摔门"
            r"|躲在|角落|埋进|臂弯|竖起|大拇指|涨得通红|涨红|小脸|满脸|嘴角|撇嘴|咧嘴|手舞足蹈|捂着|捂住|眼眶|挥舞"
            r"|一边说一边|边说边|说着说着|拿起|放下|跑开|蹦蹦跳跳|跳了起来"
-           r"|拍着|拍桌|拍了拍|手心|冒汗|出汗|刚拿到|刚收到|深夜|半夜|病房|被窝|雨中|窗前|门口"),
+           r"|拍着|拍桌|拍了拍|手心|冒汗|出汗|刚拿到|刚收到|深夜|半夜|病房|被窝|雨中|窗前|门口"
+           r"|坐在|站在|躺在|靠在|小屋里|说完|跑回|再也不肯"),
 }
 
 EMPHASIS_CUES = {

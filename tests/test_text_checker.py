@@ -21,7 +21,7 @@ def _cases(name: str) -> list[dict]:
 
 
 SETS = ("checker_cases.jsonl", "checker_independent_cases.jsonl", "checker_fresh_cases.jsonl",
-        "checker_blind_cases.jsonl")
+        "checker_blind_cases.jsonl", "checker_blind_extra_cases.jsonl")
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
