@@ -265,5 +265,10 @@ def _mentions_topic(body: str, topic: str, language: str) -> bool:
     if language == "zh":      # every part of it, in any order: 有声书《红楼梦》 is said by 《红楼梦》的有声书
         return topic in body or all(part in body for part in re.findall(r"[^\W_]+", topic))
     words = [w for w in re.findall(r"[a-z]+", topic.lower()) if len(w) > 3 and w not in {"and", "with", "from"}]
-    return topic.lower() in body or (bool(words) and all(re.search(rf"\b{w[:max(4, len(w) - 2)]}", body)
-                                                         for w in words))
+    return topic.lower() in body or (bool(words) and all(re.search(rf"\b{_stem(w)}", body) for w in words))
+
+
+def _stem(word: str) -> str:
+    """What a topic word's forms share: "reading" and "reads" both start with "read", "gardening" "garden"."""
+    stem = re.sub(r"(?:ing|ed|es|s)$", "", word)
+    return stem[:max(4, len(stem) - 1)]

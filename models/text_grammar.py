@@ -32,7 +32,8 @@ _NOUNS_EN = {
 _ANY_NOUN_EN = "|".join(_NOUNS_EN.values())
 # what may stand between a noun and its modifier: copulas, and the words of a correction ("or rather")
 _GAP_EN = (r"(?:[ ,]+(?:is|was|are|were|'s|that|which|sits?|stays?|remains?|seems?|sounds?|feels?|runs?|kept|held"
-           r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and|on the)){0,4}")
+           r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and|on the|should|must|will|would|can"
+           r"|could|may|might|needs to|has to|ought to)){0,4}")
 # what may stand between coordinated modifiers and their noun: anything but the words of another phrase
 _FUNCTION_EN = (r"his|her|their|its|the|a|an|with|at|in|of|to|for|is|was|by|on|from|that|which|who|whose|as|and then"
                 r"|while|whereas|but|yet|though|although|when|where")
@@ -79,18 +80,18 @@ def _english(attribute: str) -> list[tuple[str, str]]:
     for value, adjectives in _ADJ_EN[attribute].items():
         # noun first: "his voice is rather high", "pitch a bit lower than average", "voice isn't high"
         phrases.append((rf"\b(?:{nouns})\b{_GAP_EN}[ ,:]+(?:(?P<neg>{_NEG_EN})[ ,]+(?:at all[ ,]+)?)?{_DEGREE_EN}"
-                        rf"(?P<adj>{adjectives})\b(?!-| +(?:{_ANY_NOUN_EN})\b)", value))
+                        rf"(?P<adj>{adjectives})\b(?!-| +(?:in +)?(?:{_ANY_NOUN_EN})\b)", value))
         # the modifier then its noun: "high in pitch", "moderate in volume"
         phrases.append((rf"\b{_DEGREE_EN}(?P<adj>{adjectives}) in (?:{nouns})\b", value))
         # modifier first, alone or among coordinated ones: "a high, loud, quick and happy voice" (a comma right
         # before the noun ends a list: "moderate, volume ..." is not "moderate volume")
-        phrases.append((rf"(?<!-)\b(?:{adjectives})(?:-than-[a-z]+)?\b(?!-)(?=(?:[ ,]+(?:and |or )?(?!(?:{_ANY_NOUN_EN}|{_FUNCTION_EN})\b)"
+        phrases.append((rf"(?<!-)\b(?:{adjectives})(?:-than-[a-z]+)?\b(?!-)(?=(?:[ ,]+(?:and |or )?(?!(?:{_ANY_NOUN_EN}|{_FUNCTION_EN}|and|or)\b)"
                         rf"[\w'-]+){{0,4}}? +(?:{nouns})\b)", value))
     return phrases
 
 
 # -- Chinese -----------------------------------------------------------------------------------------------
-_DEGREE_ZH = (r"(?:非常|十分|特别|格外|极其|极为|相当|颇为|颇|很|较为|较|比较|偏|略微|略显|略|稍微|稍稍|稍显|稍|有点儿|有点|有些"
+_DEGREE_ZH = (r"(?:非常|十分|特别|格外|极其|极为|极|相当|颇为|颇|很|较为|较|比较|偏|略微|略显|略|稍微|稍稍|稍显|稍|有点儿|有点|有些"
               r"|有一点|微微|更加|更|还|挺|蛮|过于|太|显得|明显|又|既|都|也|要|保持)*")
 _NEG_ZH = r"(?:一点儿?[也都]不|丝毫不|毫不|并不|并非|绝不|从不|既不|不太|不怎么|不算|不是很|不是|没有?那么|没有|没|不)"
 _NOUNS_ZH = {
@@ -120,7 +121,7 @@ _FREE_ZH = {
     "volume": [(r"(?:提高|抬高|放大|扯着|扯开)了?(?:嗓门|音量|声音|声量|嗓子)", "high"),
                (r"(?:压低|放低|降低|放轻)了?(?:嗓门|音量|声音|声量|嗓子|嗓音)", "low")],
     "emotion": [(r"不带(?:什么|任何|一丝)?(?:情绪|感情)|没有(?:什么|任何)?(?:明显的?)?(?:情绪|感情)", "neutral")],
-    "age": [(r"中学(?:男|女)?生|初中(?:男|女)?生|高中(?:男|女)?生", "teenager")],
+    "age": [(r"中学(?:男|女)?生|初中(?:男|女)?生|高中(?:男|女)?生|[读上](?:高中|初中)", "teenager")],
 }
 
 
@@ -159,7 +160,7 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
 
 
 # a one-character adjective before its noun must start a word: 快 of 欢快地说话 is no speed, of 很快的语速 is
-_STARTS_ZH = r"[^\u4e00-\u9fff]|[不没以用着得了是在并且而又既也都很较偏略稍太更挺蛮颇常分别外其为当微些点儿加还于显要持一种副]"
+_STARTS_ZH = r"[^\u4e00-\u9fff]|[不没以用着得了是在并且而又既也都很较偏略稍太更挺蛮颇极常分别外其为当微些点儿加还于显要持一种副]"
 _SIDES_ZH = {"speed": "|紧|疾|徐|急|缓"}
 
 
@@ -211,7 +212,7 @@ COORDINATION = {
             rf"(?:{_SHARED_NOUNS_EN}))+)\b", lambda m: ", ".join(f"{m.group(1)} in {noun}" for noun in re.split(
                 r", and |, | and ", m.group(2)))),
            # a correction names its noun once: "pitch sits high—well, no, actually rather low" says both values
-           (rf"\b({_SHARED_NOUNS_EN})\b([^.;—]{{0,30}}?)\b((?:{_ALL_ADJ_EN})\b)\s*(?:—|–|--|,|\.\.\.)\s*"
+           (rf"\b({_SHARED_NOUNS_EN}|voice|tone)\b([^.;—]{{0,30}}?)\b((?:{_ALL_ADJ_EN})\b)\s*(?:—|–|--|,|\.\.\.)\s*"
             r"((?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+)"
             rf"({_DEGREE_EN}(?:{_ALL_ADJ_EN}))\b", r"\1\2\3, \4\1 \5"),
            (rf"\b((?:{_ALL_ADJ_EN})) ({_SHARED_NOUNS_EN})\b\s*(?:—|–|--|,|\(|\.\.\.)\s*"
@@ -220,7 +221,9 @@ COORDINATION = {
            # a level the noun is kept at is the noun's: "pitch kept at a normal level" is not a normal volume
            (rf"\b({_SHARED_NOUNS_EN}|tone)\b((?: (?:is|was|kept|held|set|stays?|remains?|sits?|pitched)){{0,2}})"
             r" (?:at|on|to) (?:an? |the )?((?:\w+ )?\w+) level\b", r"\1\2 \3")],
-    "zh": [(rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)({_ALSO_ZH}{_STANDS_ZH}{_DEGREE_ZH}"
+    "zh": [(rf"({_DEGREE_ZH}(?:{_ALL_ADJ_ZH})的)((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)",
+            lambda m: "、".join(m.group(1) + noun for noun in re.split(r"[、和与及]", m.group(2)))),
+           (rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)({_ALSO_ZH}{_STANDS_ZH}{_DEGREE_ZH}"
             rf"(?:{_ALL_ADJ_ZH}))",
             lambda m: "，".join(noun + m.group(2) for noun in re.split(r"[、和与及]", m.group(1)))),
            # (the second may be a quality of no attribute: 又高又亮的嗓音 is still high)
