@@ -31,7 +31,7 @@ _NOUNS_EN = {
 }
 _ANY_NOUN_EN = "|".join(_NOUNS_EN.values())
 # what may stand between a noun and its modifier: copulas, and the words of a correction ("or rather")
-_GAP_EN = (r"(?:[ ,]+(?:is|was|are|were|'s|that|which|sits?|stays?|remains?|seems?|sounds?|feels?|runs?|kept|held"
+_GAP_EN = (r"(?:[ ,]+(?:is|was|are|were|'s|that|which|sits?|sitting|stays?|remains?|seems?|sounds?|feels?|runs?|kept|held"
            r"|pitched|set|falls?|being|be|or|rather|actually|well|i mean|a|an|and|on the|should|must|will|would|can"
            r"|could|may|might|needs to|has to|ought to)){0,4}")
 # what may stand between coordinated modifiers and their noun: anything but the words of another phrase
@@ -153,15 +153,22 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
     # both sides denied is the middle: 不快不慢, 既不高也不低, 不紧不慢地说 (read before either side alone)
     sides = "|".join(a for by_value in _ADJ_ZH[attribute].values() for a in by_value.split("|") if len(a) == 1)
     sides += _SIDES_ZH.get(attribute, "")
+    # like other people's is the middle: 语速和常人差不多, 音量跟平时一样
+    alike = (rf"(?:{nouns}){_ALSO_ZH}(?:和|跟|与|同)(?:{_USUAL_ZH})(?:的)?(?:差不多|一样|相当|相仿|相近|无异)", "normal")
+    # a comparison before its noun: 比平时慢一些的语速, 比常人大得多的音量
+    compared = [(rf"比(?:{_USUAL_ZH})[^，。；、]{{0,2}}?{_DEGREE_ZH}(?:{adjectives})(?:一些|一点儿?|些|得多|很多|不少)?的?"
+                 rf"(?=(?:一种|一副)?(?:{nouns}))", value)
+                for value, adjectives in _ADJ_ZH[attribute].items() if value != "normal"]
     # a field's one-character middle: 音高：中；语速：中
     field = (rf"(?:{nouns})[：:]\s*中(?=[；;，,。、\s]|$)", "normal")
     return [(rf"(?:{nouns})?{_LINK_ZH}(?:既)?不(?:太|很|算)?(?:{sides})(?:也|又)?不(?:太|很|算)?(?:{sides})", "normal"),
-            field] + phrases
+            field, alike, *compared] + phrases
 
 
 # a one-character adjective before its noun must start a word: 快 of 欢快地说话 is no speed, of 很快的语速 is
 _STARTS_ZH = r"[^\u4e00-\u9fff]|[不没以用着得了是在并且而又既也都很较偏略稍太更挺蛮颇极常分别外其为当微些点儿加还于显要持一种副]"
 _SIDES_ZH = {"speed": "|紧|疾|徐|急|缓"}
+_USUAL_ZH = r"常人|一般人|普通人|正常人|平时|平常|往常|别人|大家|正常"
 
 
 def _bound(adjectives: str) -> str:
@@ -223,8 +230,8 @@ COORDINATION = {
             r" (?:at|on|to) (?:an? |the )?((?:\w+ )?\w+) level\b", r"\1\2 \3")],
     "zh": [(rf"({_DEGREE_ZH}(?:{_ALL_ADJ_ZH})的)((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)",
             lambda m: "、".join(m.group(1) + noun for noun in re.split(r"[、和与及]", m.group(2)))),
-           (rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)({_ALSO_ZH}{_STANDS_ZH}{_DEGREE_ZH}"
-            rf"(?:{_ALL_ADJ_ZH}))",
+           (rf"((?:{_SHARED_NOUN_ZH})(?:[、和与及](?:{_SHARED_NOUN_ZH}))+)({_ALSO_ZH}{_STANDS_ZH}(?:{_DEGREE_ZH}"
+            rf"(?:{_ALL_ADJ_ZH})|既?不(?:{_ALL_ADJ_ZH})(?:也|又)?不(?:{_ALL_ADJ_ZH})))",
             lambda m: "，".join(noun + m.group(2) for noun in re.split(r"[、和与及]", m.group(1)))),
            # (the second may be a quality of no attribute: 又高又亮的嗓音 is still high)
            (rf"(?:又|既)?({_ALL_ADJ_ZH})的?(?:又|而|且|、)({_DEGREE_ZH})({_ALL_ADJ_ZH}|[\u4e00-\u9fff])(的|地)?(一种|一副)?"
@@ -233,7 +240,8 @@ COORDINATION = {
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}"),
            # a correction names its noun once: 语速中等，不对，要非常快 / 语速偏快——其实应该说偏慢 / 语速适中偏慢——准确地说是
            # 相当慢 / 音量很大——不，还是放小一点 (both values said)
-           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})((?:{_ALL_ADJ_ZH})(?:{_DEGREE_ZH}(?:{_ALL_ADJ_ZH}))?)[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该|实际上|还是|确切地说"
+           (rf"({_ALL_NOUN_ZH})({_DEGREE_ZH})((?:{_ALL_ADJ_ZH})(?:{_DEGREE_ZH}(?:{_ALL_ADJ_ZH}))?|既?不(?:{_ALL_ADJ_ZH})(?:也|又)?"
+            rf"不(?:{_ALL_ADJ_ZH}))[，,—\-\s]*(?:(?:不对|哦不|不(?=[，,—])|其实|应该|实际上|还是|确切地说"
             rf"|准确地说|更正)[^，。；—]{{0,4}}?[，,—\-\s]*){{1,3}}(?:是|要)?({_DEGREE_ZH})({_ALL_ADJ_ZH})",
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}，{m.group(1)}{m.group(4)}{m.group(5)}")],
 }

@@ -137,8 +137,9 @@ LEXICON: dict[str, dict[str, list[tuple[str, set[str]]]]] = {
         ),
         "emotion": _zh(
             (r"中性|平静|平和|平淡|冷静|不带感情|不带情绪|没有(?:明显的?)?情绪|情绪平稳|语气平稳|心平气和|淡定|波澜不惊"
-             r"|(?:情绪|感情)上?(?:没有|没什么|无)(?:明显的?|太大的?|什么)?(?:起伏|波动|变化)", "neutral"),
-            (r"(?<!先)生气|愤怒|恼火|气愤|怒气|怒|火冒|不满|气冲冲|恼怒|发火|发脾气", "angry"),
+             r"|(?:情绪|感情)上?(?:没有|没什么|无)(?:明显的?|太大的?|什么)?(?:起伏|波动|变化)|语气平平|平平淡淡"
+             r"|没有(?:什么|任何)?(?:特别|特殊|明显|太多)的?(?:情绪|感情)", "neutral"),
+            (r"(?<!先)生气|愤怒|恼火|气愤|怒气|怒|火冒|不满|气冲冲|气呼呼|恼怒|发火|发脾气", "angry"),
             (r"厌恶|嫌弃|反感|恶心|鄙夷|嫌恶|鄙视|憎恶", "disgusted"),
             (r"恐惧|害怕|惊恐|畏惧|胆怯|惧怕|紧张不安|惶恐|战战兢兢|受惊|惊慌|慌张|慌乱|颤抖|发抖|吓坏|吓得|被吓", "fearful"),
             (r"开心|高兴|愉快|欢快|快乐|喜悦|愉悦|欣喜|兴高采烈|喜气洋洋|欢喜|轻快愉悦|乐呵呵|笑呵呵|乐滋滋|喜滋滋|美滋滋"
@@ -171,7 +172,7 @@ INVENTED: dict[str, str] = {
     "en": (r"\b(?:smil\w*|grin\w*|frown\w*|nod\w*|shrug\w*|wink\w*|laugh\w*|chuckl\w*|giggl\w*|sigh\w*|gestur\w*"
            r"|fidget\w*|tears?|teary|weep\w*|crying|cries|lean\w* (?:forward|back|in|closer)|eyes|face|facial"
            r"|hands?|fists?|shoulders?|eyebrows?|brows?|blush\w*|nose|wrinkl\w*"
-           r"|walks?|walking|walked|looks? (?:at|around|away|up|down)|point(?:s|ing|ed)? (?:up|down|at)|glanc\w*|stares?"
+           r"|walks?|walking|walked|looks? (?:at|around|away|up|down)|point(?:s|ing|ed)? (?:up|down|at|out|to)|glanc\w*|stares?"
            r"|staring|remember\w*"
            r"|recall\w*(?! \w+ly\b)|reminisc\w*|thinks?|thinking|thought|wonder\w*|imagine(?! (?:a|an|you|yourself)\b)|imagin(?!e\b)\w*"
            r"|dream\w*|heart|memor\w*"
@@ -193,12 +194,12 @@ INVENTED: dict[str, str] = {
            r"|躲在|角落|埋进|臂弯|竖起|大拇指|涨得通红|涨红|小脸|满脸|嘴角|撇嘴|咧嘴|手舞足蹈|捂着|捂住|眼眶|挥舞"
            r"|一边说一边|边说边|说着说着|拿起|放下|跑开|蹦蹦跳跳|跳了起来"
            r"|拍着|拍桌|拍了拍|手心|冒汗|出汗|刚拿到|刚收到|深夜|半夜|病房|被窝|雨中|窗前|门口"
-           r"|坐在|站在|躺在|靠在|小屋里|说完|跑回|再也不肯|一边(?!说|讲|读|念)|往后退|刚刚|失去|去世|故事的(?:最后|结尾|结局)"),
+           r"|坐在|站在|躺在|靠在|小屋里|说完|跑回|再也不肯|低着头|低头|脸色|担心(?:被|会|自己)|跟踪|一边(?!说|讲|读|念)|往后退|刚刚|失去|去世|故事的(?:最后|结尾|结局)"),
 }
 
 EMPHASIS_CUES = {
     "en": r"\b(?:emphas\w*|stress\w*|accent\w*|highlight\w*|punch\w*|weight\w*|underlin\w*|lean\w* (?:\w+ )?on|lands? hard"
-          r"|extra force|pronounced|spotlight\w*|hardest|hit\w* (?:\w+ ){0,3}hard(?:er)?)\b",
+          r"|extra force|pronounced|spotlight\w*|hardest|hit\w* (?:[^\s.,;]+ ){0,3}hard(?:er)?)\b",
     "zh": r"重读|强调|加重|重音|突出|着重|重点|咬字加重|[读念说咬]得[^，。；]{0,3}重|[读念说咬]重|重重地",
 }
 
