@@ -93,6 +93,18 @@ def clearly_marked(item) -> bool:
                                       and item.language == "en")
 
 
+def setting_rows(language: str, found, scored, threshold: float) -> list[tuple[str, str, dict]]:
+    """The SSML set per setting (plain takes apart), with how often the stressed word scores highest at all:
+    where it seldom does, no threshold finds it."""
+    rows = []
+    for setting in sorted({(item.method, item.strength) for item, _ in found if item.method != "plain"}):
+        mine = [s for (item, _), s in zip(found, scored) if (item.method, item.strength) == setting]
+        top = np.mean([int(np.argmax(scores)) == truth for scores, truth in mine])
+        name = f"    {setting[0]} {' '.join(setting[1])} (top word {top:.0%})"
+        rows.append((language, name, accuracy(mine, threshold)))
+    return rows
+
+
 def held_out_sets(language: str) -> dict[str, list]:
     """name -> items: held-out voices and sentences, plain and stressed by each way."""
     sets = {"SSML <prosody>/<emphasis>, all strengths": data.plan(language, "held_out", ["prosody", "emphasis"]),
@@ -118,6 +130,7 @@ def figures(detectors: dict, workers: int, world_only: bool = True) -> list[tupl
                 rows.append((language, "  settings moving F0 >2 st or level >=2 dB",
                              accuracy([s for (item, _), s in zip(found, scored) if clearly_marked(item)],
                                       detector.threshold)))
+                rows += setting_rows(language, found, scored, detector.threshold)
         if world_only:
             model, threshold, _ = train(data.feature_sets(data.plan(language, "train", ["world"]), workers))
             ssml = data.feature_sets(held_out_sets(language)["SSML <prosody>/<emphasis>, all strengths"], workers)
