@@ -99,7 +99,7 @@ _NOUNS_ZH = {
     "volume": r"音量|声量|嗓门|声音|说话|说得|讲得",
     "pitch": r"音调|音高|声调|调门|嗓音|声线|声音|调子|嗓子",
 }
-_NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|平和|普通"
+_NORMAL_ZH = r"适中|正常|中等|平稳|均匀|一般|自然|平常|适度|平和|普通|刚刚好|刚好|合适"
 _MIDDLE_ZH = r"适中|正常|中等|均匀|适度"
 _VERBS_ZH = ("说话", "讲话", "说得", "讲得", "念得", "读得")
 # what may stand between a noun and its modifier: 语速也比常人快, 音量均保持中等, 音调属中等, 音量处在中等水平
@@ -159,10 +159,13 @@ def _chinese(attribute: str) -> list[tuple[str, str]]:
     compared = [(rf"比(?:{_USUAL_ZH})[^，。；、]{{0,2}}?{_DEGREE_ZH}(?:{adjectives})(?:一些|一点儿?|些|得多|很多|不少)?的?"
                  rf"(?=(?:一种|一副)?(?:{nouns}))", value)
                 for value, adjectives in _ADJ_ZH[attribute].items() if value != "normal"]
+    # 音量高/低 is volume's (_ADJ_ZH_NOUN), and so is 音量不高不低; without its noun, 不高不低 is pitch's
+    own_sides = [(rf"(?:音量|声量){_ALSO_ZH}{_LINK_ZH}(?:既)?不(?:太|很|算)?[高低](?:也|又)?不(?:太|很|算)?[高低]", "normal")
+                 ] if attribute == "volume" else []
     # a field's one-character middle: 音高：中；语速：中
     field = (rf"(?:{nouns})[：:]\s*中(?=[；;，,。、\s]|$)", "normal")
-    return [(rf"(?:{nouns})?{_LINK_ZH}(?:既)?不(?:太|很|算)?(?:{sides})(?:也|又)?不(?:太|很|算)?(?:{sides})", "normal"),
-            field, alike, *compared] + phrases
+    return [(rf"(?:{nouns})?{_ALSO_ZH}{_LINK_ZH}(?:既)?不(?:太|很|算)?(?:{sides})(?:也|又)?不(?:太|很|算)?(?:{sides})", "normal"),
+            *own_sides, field, alike, *compared] + phrases
 
 
 # a one-character adjective before its noun must start a word: 快 of 欢快地说话 is no speed, of 很快的语速 is

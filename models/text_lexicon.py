@@ -181,7 +181,7 @@ INVENTED: dict[str, str] = {
            # gestures, settings and back stories the labels cannot know
            r"|jab\w*|fingers?|clench\w*|slam\w*|pound\w* (?:on|the)|arms?|clutch\w*|hiding"
            # a person's posture, not a voice's ("sitting at an ordinary pitch")
-           r"|(?<!pitch )(?<!voice )(?<!volume )(?<!tone )(?:sitting|standing|lying|seated|kneeling)\b(?!(?: [\w,-]+){0,4} (?:pitch|level|volume|pace|register|tone)\b)"
+           r"|(?<!pitch )(?<!voice )(?<!volume )(?<!tone )(?<!-)(?:sitting|standing|lying|seated|kneeling)\b(?!(?: [\w,-]+){0,4} (?:pitch|level|volume|pace|register|tone)\b)"
            r"|nightmares?|sleepless|paranoid|guilt\w*|ashamed|jealous\w*|lonel\w*|exhausted"
            r"|in the rain|at (?:his|her|their|the|a) (?:desk|door|table|window)|after (?:weeks|days|months|years) of"
            r"|(?:has|had|have) just|just (?:found|heard|learned|received|lost|won|got)|widow\w*|lost in (?:a|the)"
@@ -194,7 +194,7 @@ INVENTED: dict[str, str] = {
            r"|躲在|角落|埋进|臂弯|竖起|大拇指|涨得通红|涨红|小脸|满脸|嘴角|撇嘴|咧嘴|手舞足蹈|捂着|捂住|眼眶|挥舞"
            r"|一边说一边|边说边|说着说着|拿起|放下|跑开|蹦蹦跳跳|跳了起来"
            r"|拍着|拍桌|拍了拍|手心|冒汗|出汗|刚拿到|刚收到|深夜|半夜|病房|被窝|雨中|窗前|门口"
-           r"|坐在|站在|躺在|靠在|小屋里|说完|跑回|再也不肯|低着头|低头|脸色|担心(?:被|会|自己)|跟踪|一边(?!说|讲|读|念)|往后退|刚刚|失去|去世|故事的(?:最后|结尾|结局)"),
+           r"|坐在|站在|躺在|靠在|小屋里|说完|跑回|再也不肯|低着头|低头|脸色|担心(?:被|会|自己)|跟踪|一边(?!说|讲|读|念)|往后退|刚刚(?!好)|失去|去世|故事的(?:最后|结尾|结局)"),
 }
 
 EMPHASIS_CUES = {

@@ -135,3 +135,51 @@ def test_a_chinese_topic_is_found_in_any_order_of_its_parts():
     verdict = check("在《红楼梦》的有声书中，一位老年男性说话。", {"gender": "male", "age": "elderly", "topic": "有声书《红楼梦》"},
                     "zh")
     assert verdict.passed, verdict.reasons()
+
+
+@pytest.mark.parametrize("text, attribute, value, language", [
+    ("A quiet man, low in pitch, reads the news.", "pitch", "low", "en"),          # not the volume's "low"
+    ("Her pitch sits high and her volume is average.", "volume", "normal", "en"),  # "high and volume" is no list
+    ("The tone should be low.", "pitch", "low", "en"),                             # a modal between noun and value
+    ("Steady in pitch, volume and pace alike: moderate in pitch, volume and pace.", "pace", None, "en"),
+    ("A boy, his pitch kept at a normal level, speaks loudly.", "pitch", "normal", "en"),
+    ("他说话时语速和平时差不多。", "speed", "normal", "zh"),                            # like usual is the middle
+    ("她用比平常快一些的语速说话。", "speed", "fast", "zh"),                            # a comparison before the noun
+    ("音高：中；音量：大。", "pitch", "normal", "zh"),                                 # a field's one-character middle
+    ("音调和音量都不高不低。", "volume", "normal", "zh"),
+    ("音量刚刚好。", "volume", "normal", "zh"),
+])
+def test_this_rounds_phrase_shapes(text, attribute, value, language):
+    if value is None:       # a noun of no attribute: just no error
+        return
+    assert found(text, {attribute: value}, language).get(attribute) == [value], text
+
+
+@pytest.mark.parametrize("text, labels, language", [
+    ("His pitch is low—well, no, actually quite high.", {"pitch": "low"}, "en"),
+    ("A man with a low pitch (actually, no, make it fairly high).", {"pitch": "low"}, "en"),
+    ("音量很大——不，还是放小一点。", {"volume": "high"}, "zh"),
+    ("音调不高不低——不，其实偏低。", {"pitch": "normal"}, "zh"),
+])
+def test_a_correction_after_a_dash_or_in_brackets_is_a_distortion(text, labels, language):
+    verdict = check(text, labels, language)
+    assert list(labels)[0] in verdict.distorted, verdict.reasons()
+
+
+@pytest.mark.parametrize("text, invents, language", [
+    ("A calm man, sitting at his desk, speaks at a moderate pitch.", True, "en"),       # a posture
+    ("A calm man speaks, his pitch sitting at a moderate level.", False, "en"),        # the voice's, not his
+    ("A calm man who has just lost his job speaks at a moderate pitch.", True, "en"),  # a back story
+    ("Imagine a calm man speaking at a moderate pitch.", False, "en"),                 # framing, not a story
+    ("一位男性坐在窗前，语气平静，音调适中。", True, "zh"),
+    ("一位男性语气平静，音调适中，音量刚刚好。", False, "zh"),                             # 刚刚好 is no back story
+])
+def test_postures_settings_and_back_stories_are_invented(text, invents, language):
+    labels = {"gender": "male", "emotion": "neutral", "pitch": "normal"}
+    assert bool(check(text, labels, language).invented) == invents, check(text, labels, language).reasons()
+
+
+def test_excitement_is_joy_or_surprise_and_distorts_calm():
+    assert check("An excited woman speaks.", {"gender": "female", "emotion": "happy"}, "en").passed
+    assert check("An excited woman speaks.", {"gender": "female", "emotion": "surprised"}, "en").passed
+    assert "emotion" in check("一位女性语气平静，却透着兴奋。", {"gender": "female", "emotion": "neutral"}, "zh").distorted
