@@ -206,6 +206,8 @@ NEGATED_ATTRIBUTES = ("speed", "volume", "pitch", "emotion", "age", "noise", "re
 # Coordination: each noun of "pitch and volume are both moderate" / 音高和音量都适中 gets the modifier, each
 # adjective of 又高又轻的声音 / 高而尖的嗓音 / 说话又快又响 gets the noun.
 _SHARED_NOUNS_EN = r"pitch|volume|pace|speed|tempo|loudness"
+# the words that take back what was just said: "high—well, no, actually rather low"
+_CORRECTION_EN = r"(?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+"
 _ALL_ADJ_EN = "|".join(sorted({a for by_value in _ADJ_EN.values() for v in by_value.values() for a in v.split("|")},
                               key=len, reverse=True))
 _ALL_ADJ_ZH = "|".join(sorted({a for by_value in _ADJ_ZH.values() for v in by_value.values() for a in v.split("|")},
@@ -223,10 +225,11 @@ COORDINATION = {
                 r", and |, | and ", m.group(2)))),
            # a correction names its noun once: "pitch sits high—well, no, actually rather low" says both values
            (rf"\b({_SHARED_NOUNS_EN}|voice|tone)\b([^.;—]{{0,30}}?)\b((?:{_ALL_ADJ_EN})\b)\s*(?:—|–|--|,|\.\.\.)\s*"
-            r"((?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+)"
+            rf"({_CORRECTION_EN})"
             rf"({_DEGREE_EN}(?:{_ALL_ADJ_EN}))\b", r"\1\2\3, \4\1 \5"),
+           # ... also after the modifier and its noun, in a dash or in brackets: "a low pitch (actually, no, …)"
            (rf"\b((?:{_ALL_ADJ_EN})) ({_SHARED_NOUNS_EN})\b\s*(?:—|–|--|,|\(|\.\.\.)\s*"
-            r"((?:(?:well|no|or rather|rather|i mean|actually|make that|make it|sorry|wait|correction)[ ,—]+)+)"
+            rf"({_CORRECTION_EN})"
             rf"({_DEGREE_EN}(?:{_ALL_ADJ_EN}))\b", r"\1 \2, \3\2 \4"),
            # a level the noun is kept at is the noun's: "pitch kept at a normal level" is not a normal volume
            (rf"\b({_SHARED_NOUNS_EN}|tone)\b((?: (?:is|was|kept|held|set|stays?|remains?|sits?|pitched)){{0,2}})"
