@@ -116,7 +116,10 @@ def test_a_clip_longer_than_whisper_window_is_transcribed_whole(english):
     found = backend.predict([Clip("long", long, RATE, "en")])[0]
     assert found.words[-1].start_s > 30.0
     assert {"last", "sentence", "long", "clip"} <= set(_words(found.text)), found.text     # the end is there
-    assert _words(found.text).count("market") >= 5            # nothing in the middle was dropped
+    # nothing in the middle was dropped: at least 5 of the 6 readings are there, counted by whichever of the
+    # sentence's words the model gets most often (a single word may be misheard in some readings)
+    heard, sentence = _words(found.text), _words(ENGLISH)
+    assert max(heard.count(word) // sentence.count(word) for word in set(sentence)) >= 5, found.text
     assert all(w.end_s <= len(long) / RATE for w in found.words)
 
 
