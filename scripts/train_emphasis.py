@@ -100,7 +100,8 @@ def setting_rows(language: str, found, scored, threshold: float) -> list[tuple[s
     for setting in sorted({(item.method, item.strength) for item, _ in found if item.method != "plain"}):
         mine = [s for (item, _), s in zip(found, scored) if (item.method, item.strength) == setting]
         top = np.mean([int(np.argmax(scores)) == truth for scores, truth in mine])
-        name = f"    {setting[0]} {' '.join(setting[1])} (top word {top:.0%})"
+        words = [f"{v:+g}dB" if isinstance(v, float) else v for v in setting[1]]
+        name = f"    {setting[0]} {' '.join(words)} (top word {top:.0%})"
         rows.append((language, name, accuracy(mine, threshold)))
     return rows
 

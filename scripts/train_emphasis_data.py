@@ -49,8 +49,8 @@ FLITE_VOICES = ["slt", "rms", "awb", "kal"]
 # PSOLA (pitch scale, dB, duration scale)
 STRENGTHS = {
     "world": [(1.15, 3.0, 1.15), (1.25, 5.0, 1.25), (1.35, 7.0, 1.35), (1.45, 9.0, 1.45)],
-    "prosody": [("+20%", "+3dB", "medium"), ("+30%", "+4dB", "slow"), ("+40%", "+6dB", "slow"),
-                ("+60%", "+9dB", "x-slow"), ("+50%", "+0dB", "medium"), ("+0%", "+8dB", "slow")],
+    "prosody": [("+20%", 3.0, "medium"), ("+30%", 4.0, "slow"), ("+40%", 6.0, "slow"),
+                ("+60%", 9.0, "x-slow"), ("+50%", 0.0, "medium"), ("+0%", 8.0, "slow")],
     "emphasis": [("moderate",), ("strong",)],
     "psola": [(1.2, 3.0, 1.15), (1.3, 5.0, 1.25), (1.45, 7.0, 1.4)],
 }
@@ -108,33 +108,33 @@ def _scorer(language: str):
     return KeywordScorer(language, bank(language))
 
 
-def plan(language: str, split: str, methods: list[str], voices: list[str] | None = None) -> list[Item]:
-    """For each voice x sentence of the split: a plain take and a stressed take, its method and strength chosen by
-    hash among `methods` (so every voice meets every method and strength)."""
-    items = []
+def plan(language: str, split: str, methods: list[str], voices: list[str] | None = None,
+         takes: int = 1) -> list[Item]:
+    """For each voice x sentence of the split: a plain take and `takes` stressed takes, each one's method,
+    strength and word chosen by hash among `methods` (so every voice meets every method and strength)."""
+    items: dict[Item, None] = {}                    # ordered, and two takes that drew the same are one
+    options = [(m, s) for m in methods for s in STRENGTHS.get(m, [()])]
     for voice in voices or VOICES[(language, split)]:
         for k, sentence in enumerate(sentences(language, split)):
             pitch, rate = voice_setting(voice, k)
-            salt = f"{voice}/{sentence}"
-            options = [(m, s) for m in methods for s in STRENGTHS.get(m, [()])]
-            method, strength = options[int(_hash(salt) * len(options))]
-            stressed = keyword_index(language, sentence, salt)
-            items.append(Item(language, voice, pitch, rate, sentence, method, strength, stressed))
-            items.append(Item(language, voice, pitch, rate, sentence, "plain"))
-    return items
+            for take in range(takes):
+                salt = f"{voice}/{sentence}" + (f"/{take}" if take else "")
+                method, strength = options[int(_hash(salt) * len(options))]
+                stressed = keyword_index(language, sentence, salt)
+                items[Item(language, voice, pitch, rate, sentence, method, strength, stressed)] = None
+            items[Item(language, voice, pitch, rate, sentence, "plain")] = None
+    return list(items)
 
 
 # -- rendering --------------------------------------------------------------------------------------------------
 def _espeak(item: Item, stress: int | None, markup: str = "emphasis"):
-    from speechcraft.tasks.demo_corpora.espeak_words import MARKUPS, render_timed
+    from speechcraft.tasks.demo_corpora.espeak_words import MARKUPS, prosody_markup, render_timed
     from speechcraft.tasks.demo_corpora.speech import Voice
 
     if stress is not None and item.method in ("prosody", "emphasis"):
-        markup = f"{item.method}:{','.join(item.strength)}"
-        MARKUPS[markup] = (f'<prosody pitch="{item.strength[0]}" volume="{item.strength[1]}" '
-                           f'rate="{item.strength[2]}">' if item.method == "prosody"
-                           else f'<emphasis level="{item.strength[0]}">',
-                           "</prosody>" if item.method == "prosody" else "</emphasis>")
+        markup = f"{item.method}:{item.strength}"
+        MARKUPS[markup] = (prosody_markup(*item.strength) if item.method == "prosody"
+                           else (f'<emphasis level="{item.strength[0]}">', "</emphasis>"))
     samples, words = render_timed(bank(item.language)[item.sentence], Voice(item.voice, item.pitch, item.rate), RATE,
                                   stress=stress, markup=markup)
     return samples, [(w.word, w.start_s, w.end_s) for w in words]
