@@ -5,9 +5,10 @@
 Deterministic: the speech is generated from fixed voices, sentences and hashes (scripts/train_emphasis_data.py),
 the trees are fitted with a fixed seed. Per language, the training voices read two thirds of the sentences,
 each sentence once plain and three times with a word stressed by WORLD, SSML <prosody> or SSML <emphasis> at
-one of several strengths (method, strength and word drawn per take). The word scorer is scikit-learn's gradient-boosted regression trees on "is this the stressed
-word"; the sentence threshold is the one that maximises sentence-level accuracy on out-of-fold scores (folds
-grouped by voice). The figures (bench/emphasis.py prints the same) are, per language:
+one of several strengths (method, strength and word drawn per take). The word scorer is scikit-learn's
+gradient-boosted regression trees on "is this the stressed word"; the sentence threshold is the one that
+maximises sentence-level accuracy on out-of-fold scores (folds grouped by voice). The figures
+(bench/emphasis.py prints the same) are, per language:
 
 - tuning: the training clips' own figure (in sample) and the out-of-fold one the threshold was chosen on;
 - held out: voices AND sentences never trained on, plain and stressed by SSML, by WORLD, by Praat PSOLA (a
