@@ -2,8 +2,10 @@
 
     .venv/bin/python scripts/train_emphasis.py [--workers 2] [--out models/data/emphasis_detector.npz]
 
-Deterministic: the speech is generated from fixed voices, sentences and hashes (scripts/train_emphasis_data.py),
-the trees are fitted with a fixed seed. Per language, the training voices read two thirds of the sentences,
+Reproducible from its cache: the speech is generated from fixed voices, sentences and hashes
+(scripts/train_emphasis_data.py), the trees are fitted with a fixed seed; the same cache gives the same file. From
+an empty cache, Mandarin differs a little: espeak-ng renders one cmn sentence a few samples differently call to
+call (English is the same every time). Per language, the training voices read two thirds of the sentences,
 each sentence once plain and three times with a word stressed by WORLD, SSML <prosody> or SSML <emphasis> at
 one of several strengths (method, strength and word drawn per take). The word scorer is scikit-learn's
 gradient-boosted regression trees on "is this the stressed word"; the sentence threshold is the one that

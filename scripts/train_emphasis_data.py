@@ -132,14 +132,15 @@ def plan(language: str, split: str, methods: list[str], voices: list[str] | None
 
 
 # -- rendering --------------------------------------------------------------------------------------------------
-def _espeak(item: Item, stress: int | None, markup: str = "emphasis"):
-    from speechcraft.tasks.demo_corpora.espeak_words import MARKUPS, prosody_markup, render_timed
+def _espeak(item: Item, stress: int | None):
+    from speechcraft.tasks.demo_corpora.espeak_words import prosody_markup, render_timed
     from speechcraft.tasks.demo_corpora.speech import Voice
 
-    if stress is not None and item.method in ("prosody", "emphasis"):
-        markup = f"{item.method}:{item.strength}"
-        MARKUPS[markup] = (prosody_markup(*item.strength) if item.method == "prosody"
-                           else (f'<emphasis level="{item.strength[0]}">', "</emphasis>"))
+    markup: str | tuple[str, str] = "emphasis"
+    if stress is not None and item.method == "prosody":
+        markup = prosody_markup(*item.strength)
+    elif stress is not None and item.method == "emphasis":
+        markup = (f'<emphasis level="{item.strength[0]}">', "</emphasis>")
     samples, words = render_timed(bank(item.language)[item.sentence], Voice(item.voice, item.pitch, item.rate), RATE,
                                   stress=stress, markup=markup)
     return samples, [(w.word, w.start_s, w.end_s) for w in words]

@@ -118,20 +118,17 @@ def test_world_stress_raises_pitch_and_energy_and_lengthens_only_the_keyword(str
                                             ("zh", "今天我们在公园里看见了一只大象")])
 def test_ssml_prosody_renders_the_loudness_it_asks_for(language, text):
     """espeak-ng reads "+6dB" as +6 on its amplitude scale (+0.5 dB): the markup writes dB as a percentage."""
-    from speechcraft.tasks.demo_corpora.espeak_words import MARKUPS, prosody_markup, render_timed
+    from speechcraft.tasks.demo_corpora.espeak_words import prosody_markup, render_timed
     from speechcraft.tasks.demo_corpora.speech import Voice
 
     def word_level(volume_db: float) -> float:
-        MARKUPS["test-loud"] = prosody_markup("+0%", volume_db, "medium")
-        samples, words = render_timed(text, Voice("en-us" if language == "en" else "cmn-latn-pinyin", 50, 160), 16000, stress=2,
-                                      markup="test-loud")
+        samples, words = render_timed(text, Voice("en-us" if language == "en" else "cmn-latn-pinyin", 50, 160),
+                                      16000, stress=2, markup=prosody_markup("+0%", volume_db, "medium"))
         span = samples[int(words[2].start_s * 16000):int(words[2].end_s * 16000)]
         return 10 * np.log10(np.mean(span.astype(np.float64) ** 2))
 
     assert prosody_markup("+40%", 6.0, "slow")[0] == '<prosody pitch="+40%" volume="+100%" rate="slow">'
     assert word_level(6.0) - word_level(0.0) > 3.5
-    del MARKUPS["test-loud"]
-
 
 # -- the emphasize flow ----------------------------------------------------------------------------------------
 def test_stressed_clips_are_clips_of_their_own_with_audio_in_the_lakehouse(emphasis_lake, stress_corpora):
