@@ -35,18 +35,22 @@ CACHE = ROOT / "build" / "emphasis-cache"
 RATE = 16000
 
 ESPEAK_BASE = {"en": "en-us", "zh": "cmn-latn-pinyin"}
-# `fresh`: voices first heard when the final figures were taken (issue 21), after every choice was made
+# `fresh`: voices first heard when the figures of 2026-12-06 were taken, after every choice then was made (since
+# looked at); `final`: named here before any of their speech was rendered (three female variants, three male
+# drawn by hash among the unused ones), first heard once every choice of the next detector is made
 VOICES = {
     ("en", "train"): ["en-us+m1", "en-us+m3", "en-us+m5", "en-us+m7", "en-us+f1", "en-us+f3", "en-us+f5",
                       "en+m2", "en+f2", "en-gb-x-rp+Alex", "en-us+Adam", "en-us+Edward", "en-us+Mike",
                       "en-us+anika", "en-us+shelby", "en+Robert"],
     ("en", "held_out"): ["en-us+m2", "en-us+m4", "en-us+f2", "en-us+f4", "en-gb-scotland+Michael", "en-029+Linda"],
     ("en", "fresh"): ["en-us+Belinda", "en-us+Steph", "en-us+Alicia", "en-us+Paul", "en+Rob", "en-us+Benjamin"],
+    ("en", "final"): ["en-us+Andrea", "en-us+aunty", "en-us+grandma", "en-us+sandro", "en-us+Denis", "en-us+Diogo"],
     ("zh", "train"): [f"cmn-latn-pinyin+{v}" for v in ("m1", "m3", "m5", "m7", "f1", "f3", "f5", "Alex", "Annie",
                                                         "Andy", "Adam", "Edward", "Mike", "anika", "shelby",
                                                         "Robert")],
     ("zh", "held_out"): [f"cmn-latn-pinyin+{v}" for v in ("m2", "m4", "m6", "f2", "f4", "Linda")],
     ("zh", "fresh"): [f"cmn-latn-pinyin+{v}" for v in ("Belinda", "Steph", "Alicia", "Paul", "Rob", "Benjamin")],
+    ("zh", "final"): [f"cmn-latn-pinyin+{v}" for v in ("Andrea", "aunty", "grandma", "sandro", "Denis", "Diogo")],
 }
 FLITE_VOICES = ["slt", "rms", "awb", "kal"]
 
