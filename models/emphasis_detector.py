@@ -3,10 +3,13 @@
 Each word is described relative to its own sentence, so that speaker, recording level and language cancel out:
 F0 peak and mean (semitones over the sentence's median), how far its F0 peak and energy stand above the other
 words', energy (dB over the sentence), duration relative to the word's expected length (the aligner's
-syllable-based share) and to the other words', spectral tilt, voicing and position. A gradient-boosted
-classifier scores each word; a sentence's stressed word is its top-scoring word when that score reaches the
-threshold, otherwise none. The threshold is the one that maximises sentence-level accuracy (no-emphasis
-sentences included) on out-of-fold scores of the training clips.
+syllable-based share) and to the other words', spectral tilt, voicing and position. Then the prosodic ones
+again relative to the speaker (`speaker_relative`): how far a word stands out among every word its speaker
+says. A voice with a wide pitch range lifts its ordinary accents as high as a narrow voice lifts a stressed
+word; against the speaker's own spread the two read apart. A gradient-boosted classifier scores each word; a
+sentence's stressed word is its top-scoring word when that score reaches the threshold, otherwise none. The
+threshold is the one that maximises sentence-level accuracy (no-emphasis sentences included) on out-of-fold
+scores of the training clips.
 """
 from __future__ import annotations
 
@@ -26,6 +29,10 @@ FEATURE_SET = "word-prosody-v1"
 FEATURE_NAMES = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_st", "energy_db",
                  "energy_peak_db", "energy_over_others_db", "duration_log_ratio", "duration_over_others",
                  "tilt_db", "voiced_share", "position", "is_first", "is_last", "f0_peak_z", "energy_z", "duration_z")
+# the features also read against the speaker's own words; what the detectors score is FEATURE_NAMES, then these
+SPEAKER_RELATIVE = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_st", "energy_db", "energy_peak_db",
+                    "energy_over_others_db", "duration_log_ratio", "duration_over_others", "tilt_db")
+DETECTOR_INPUT = f"{FEATURE_SET}+speaker-z/1"
 PACKAGED_PATH = Path(__file__).parent / "data" / "emphasis_detector.npz"
 MISSING = -99.0                   # a feature a word lacks (no voiced frame): the shipped trees need a number
 CLASSIFIER_PARAMS = {"max_iter": 300, "learning_rate": 0.06, "max_leaf_nodes": 15, "l2_regularization": 1.0}
@@ -91,6 +98,42 @@ def word_features(frames: Frames, spans: list[WordSpan], language: str) -> np.nd
                (np.arange(n) == 0).astype(float), (np.arange(n) == n - 1).astype(float),
                _z(f0_peak), _z(energy), _z(duration_ratio)]
     return np.column_stack(columns).astype(np.float32)
+
+
+def speaker_norms(sentences: list[np.ndarray]) -> np.ndarray:
+    """One speaker's (median, spread) of each SPEAKER_RELATIVE feature over all its words in `sentences` (rows
+    of FEATURE_NAMES): robust, so the few stressed words among them move neither; the spread is the
+    interquartile range scaled to a normal's standard deviation."""
+    columns = [FEATURE_NAMES.index(name) for name in SPEAKER_RELATIVE]
+    words = np.vstack(sentences)[:, columns] if sentences else np.zeros((0, len(columns)))
+    if not len(words) or not np.isfinite(words).any():
+        return np.vstack([np.zeros(len(columns)), np.ones(len(columns))])
+    with np.errstate(all="ignore"):
+        low, median, high = np.nanpercentile(words, [25, 50, 75], axis=0)
+    spread = np.where(np.isfinite(high - low) & (high - low > 0), (high - low) / 1.349, 1.0)
+    return np.vstack([np.nan_to_num(median), np.maximum(spread, 1e-3)])
+
+
+def norms_by_speaker(sentences: list[np.ndarray], speakers: list[str]) -> dict[str, np.ndarray]:
+    """speaker -> speaker_norms over that speaker's sentences (one speaker per sentence, in order)."""
+    by_speaker: dict[str, list[np.ndarray]] = {}
+    for features, speaker in zip(sentences, speakers):
+        by_speaker.setdefault(speaker, []).append(np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES)))
+    return {speaker: speaker_norms(mine) for speaker, mine in by_speaker.items()}
+
+
+def speaker_relative(sentences: list[np.ndarray], speakers: list[str]) -> list[np.ndarray]:
+    """Each sentence's rows of FEATURE_NAMES with the SPEAKER_RELATIVE columns appended as robust z-scores over
+    every word that sentence's speaker says in `sentences` (the detectors' input, DETECTOR_INPUT)."""
+    norms = norms_by_speaker(sentences, speakers)
+    return [with_norms(features, norms[speaker]) for features, speaker in zip(sentences, speakers)]
+
+
+def with_norms(features: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """A sentence's rows of FEATURE_NAMES and, appended, its SPEAKER_RELATIVE columns against `norms`."""
+    columns = [FEATURE_NAMES.index(name) for name in SPEAKER_RELATIVE]
+    features = np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))
+    return np.hstack([features, (features[:, columns] - norms[0]) / norms[1]]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -205,7 +248,7 @@ def packaged_detectors(path: str | None = None) -> dict[str, PackagedDetector]:
     version = "packaged-" + hashlib.sha256(path.read_bytes()).hexdigest()[:10]
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    if str(arrays.pop("feature_set")) != FEATURE_SET:
+    if str(arrays.pop("feature_set")) != DETECTOR_INPUT:
         return {}
     languages = {k.split(".", 1)[0] for k in arrays}
     return {lang: PackagedDetector(TreeEnsemble({k.split(".", 1)[1]: v for k, v in arrays.items()

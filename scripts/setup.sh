@@ -10,11 +10,12 @@ EXTRAS=${EXTRAS:-test}
 
 # System packages: espeak-ng synthesises the demo and test corpora (real speech, known voices, pitch and
 # rate); a CJK font draws the dashboard's Chinese word cloud; chromium takes the tests' real-browser
-# screenshots of the dashboard.
+# screenshots of the dashboard; flite's voices (built from recordings of real people) are the emphasis bench's.
 APT_PACKAGES=()
 command -v espeak-ng >/dev/null 2>&1 || APT_PACKAGES+=(espeak-ng)
 fc-list :lang=zh 2>/dev/null | grep -q . || APT_PACKAGES+=(fonts-wqy-microhei)
 case ",$EXTRAS," in *,test,*) command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium) ;; esac
+case ",$EXTRAS," in *,bench,*) command -v flite >/dev/null 2>&1 || APT_PACKAGES+=(flite) ;; esac
 if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   if command -v apt-get >/dev/null 2>&1; then

@@ -4,18 +4,22 @@
 
 Reproducible from its cache: the speech is generated from fixed voices, sentences and hashes
 (scripts/train_emphasis_data.py), the trees are fitted with a fixed seed; the same cache gives the same file. From
-an empty cache, Mandarin differs a little: espeak-ng renders one cmn sentence a few samples differently call to
-call (English is the same every time). Per language, the training voices read two thirds of the sentences,
+an empty cache the file differs: espeak-ng renders a Mandarin sentence a few samples differently call to call,
+and both languages a little differently from one machine to another, which moves the trees and the figures by
+a few points (docs/emphasis.md). Per language, the training voices read two thirds of the sentences,
 each sentence once plain and three times with a word stressed by WORLD, SSML <prosody> or SSML <emphasis> at
-one of several strengths (method, strength and word drawn per take). The word scorer is scikit-learn's
+one of several strengths (method, strength and word drawn per take). Each word's features are read as the
+emphasis stage reads them: against its sentence, and again against every word its voice says in the set
+(models/emphasis_detector.py `speaker_relative`). The word scorer is scikit-learn's
 gradient-boosted regression trees on "is this the stressed word"; the sentence threshold is the one that
 maximises sentence-level accuracy on out-of-fold scores (folds grouped by voice). The figures
 (bench/emphasis.py prints the same) are, per language:
 
 - tuning: the training clips' own figure (in sample) and the out-of-fold one the threshold was chosen on;
 - held out: voices AND sentences never trained on, plain and stressed by SSML, by WORLD, by Praat PSOLA (a
-  method never trained on), the SSML set again in six voices first heard after every choice was made (issue
-  21's final figure), and English flite voices (recordings of real people) plain and PSOLA-stressed;
+  method never trained on), the SSML set again in the six voices that gave the final figure of 2026-12-06 (looked at
+  since), and in six more first heard after every choice of this detector was made (issue 21's final figure),
+  and English flite voices (recordings of real people) plain and PSOLA-stressed;
 - never saw the method: a detector trained on WORLD alone, judged on the held-out SSML set.
 """
 from __future__ import annotations
@@ -41,7 +45,12 @@ TUNING = ("tuning: training clips, in sample", "tuning: training clips, out of f
 
 
 def sentences_of(found) -> list[tuple[np.ndarray, int | None]]:
-    return [(f, item.stressed if item.method != "plain" else None) for item, f in found]
+    """(the detector's input, the stressed word or None) per clip: its word features with, appended, the same
+    against every word its voice says in `found` (one set: the training set, or one held-out set)."""
+    from speechcraft.models.emphasis_detector import speaker_relative
+
+    features = speaker_relative([f for _, f in found], [item.voice for item, _ in found])
+    return [(f, item.stressed if item.method != "plain" else None) for (item, _), f in zip(found, features)]
 
 
 def _fit(sentences):
@@ -83,8 +92,8 @@ def accuracy(scored, threshold: float) -> dict:
     """Sentence-level accuracy (a plain sentence is right only when no word is flagged), and per class."""
     from speechcraft.models.emphasis_detector import sentence_decision
 
-    right = np.array([sentence_decision(s, threshold).word_index == t for s, t in scored])
-    stressed = np.array([t is not None for _, t in scored])
+    right = np.array([sentence_decision(s, threshold).word_index == t for s, t in scored], dtype=bool)
+    stressed = np.array([t is not None for _, t in scored], dtype=bool)
     return {"n": len(scored), "accuracy": right.mean() if len(right) else float("nan"),
             "stressed": right[stressed].mean() if stressed.any() else float("nan"),
             "none": right[~stressed].mean() if (~stressed).any() else float("nan")}
@@ -108,8 +117,9 @@ def held_out_sets(language: str) -> dict[str, list]:
     sets = {"SSML <prosody>/<emphasis>, all strengths": data.plan(language, "held_out", ["prosody", "emphasis"]),
             "WORLD regeneration": data.plan(language, "held_out", ["world"]),
             "Praat PSOLA (never trained on)": data.plan(language, "held_out", ["psola"])}
-    sets["SSML, voices first heard at the end"] = data.plan(language, "held_out", ["prosody", "emphasis"],
-                                                          voices=data.VOICES[(language, "fresh")])
+    for name, voices in (("SSML, six voices first heard 2026-12-06", "fresh"),
+                         ("SSML, voices first heard at the end", "final")):
+        sets[name] = data.plan(language, "held_out", ["prosody", "emphasis"], voices=data.VOICES[(language, voices)])
     if language == "en":
         sets["flite voices, PSOLA"] = data.plan("en", "held_out", ["psola"],
                                                 voices=[f"flite:{v}" for v in data.FLITE_VOICES])
@@ -154,13 +164,13 @@ def print_rows(rows, paper: dict | None = None) -> None:
 
 
 def main(argv=None) -> int:
-    from speechcraft.models.emphasis_detector import FEATURE_SET, PACKAGED_PATH, packaged_detectors
+    from speechcraft.models.emphasis_detector import DETECTOR_INPUT, PACKAGED_PATH, packaged_detectors
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=PACKAGED_PATH)
     args = parser.parse_args(argv)
-    arrays: dict = {"feature_set": np.array(FEATURE_SET)}
+    arrays: dict = {"feature_set": np.array(DETECTOR_INPUT)}
     rows = []
     for language in LANGUAGES:
         found = data.feature_sets(data.plan(language, "train", TRAIN_METHODS, takes=TRAIN_TAKES), args.workers)

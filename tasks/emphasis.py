@@ -2,6 +2,9 @@
 the regenerated stressed clips (their parents are the no-emphasis examples), and its answer for every clip.
 Where a language has no stressed clips to train on (`emphasize` has not run), the detector shipped with the
 package (models/data/emphasis_detector.npz) answers instead, so every clip with a transcript gets a word or none.
+Either detector reads each clip's word features against its sentence and against every word of its voice in
+the lakehouse (the corpus's speaker, else its voice cluster): a voice's new clips move those norms, and its
+clips are answered again.
 
 Held out of training, deterministically by hash: a share of the speakers and a share of the sentences. The
 detector is validated on clips whose speaker AND sentence are both held out (stressed clips and their
@@ -19,8 +22,8 @@ import numpy as np
 import polars as pl
 from prefect import task
 
-from ..models.emphasis_detector import CLASSIFIER_PARAMS, FEATURE_SET, EmphasisClassifier, PackagedDetector, \
-    detect_sentences, packaged_detectors, word_features
+from ..models.emphasis_detector import CLASSIFIER_PARAMS, DETECTOR_INPUT, FEATURE_SET, EmphasisClassifier, \
+    PackagedDetector, detect_sentences, norms_by_speaker, packaged_detectors, with_norms, word_features
 from ..models.keywords import split_words
 from ..models.word_aligner import word_spans
 from ..models.signal import Contours
@@ -34,7 +37,7 @@ from .worker_pool import spread
 
 STAGE = "emphasis"
 FEATURES_VERSION = "1"
-DETECTOR_VERSION = "1"
+DETECTOR_VERSION = "2"
 HELD_OUT_SHARE = 1 / 3          # of speakers, and of sentences; the test set is both (a ninth of the clips)
 MIN_TRAINING_SENTENCES = 20
 FEATURE_CONFIG = config_digest({"feature_set": FEATURE_SET, "aligner": "embedded:1"})
@@ -105,9 +108,16 @@ def _held(key: str, salt: str) -> bool:
 
 
 def emphasis_data(lake: Lakehouse) -> pl.DataFrame:
-    """Every clip with features: its language, speaker and sentence keys, split, and the known stressed word
-    index (stressed clips), -1 for the parents of stressed clips (known: none), null when unknown."""
+    """Every clip with features: its language, speaker and sentence keys, split, the voice its features are
+    read against (`voice`: the corpus's speaker, else its voice cluster, else the clip and its regenerations),
+    and the known stressed word index (stressed clips), -1 for the parents of stressed clips (known: none),
+    null when unknown."""
     clips = pl.from_arrow(lake.read("clips", ["clip_id", "corpus", "language", "speaker_id", "transcript"]))
+    if lake.exists("voice_clusters"):
+        clusters = pl.from_arrow(lake.read("voice_clusters", ["clip_id", "voice_cluster"]))
+        clips = clips.join(clusters.unique("clip_id"), on="clip_id", how="left")
+    else:
+        clips = clips.with_columns(voice_cluster=pl.lit(None, pl.Utf8))
     feats = pl.from_arrow(lake.read("emphasis_features", ["clip_id", "words", "features", "input_hash"]))
     stressed = pl.from_arrow(lake.read("stressed_clips", ["clip_id", "parent_clip_id", "keyword_index"]))
     known = pl.concat([stressed.select("clip_id", pl.col("keyword_index").alias("truth")),
@@ -115,11 +125,13 @@ def emphasis_data(lake: Lakehouse) -> pl.DataFrame:
     data = (feats.join(clips, on="clip_id").join(known.unique("clip_id"), on="clip_id", how="left")
             .with_columns(base_corpus=pl.col("corpus").str.replace(f"{SUFFIX}$", "")))
     speaker = [speaker_key(*row) for row in data.select("corpus", "speaker_id", "clip_id").iter_rows()]
+    voice = [speaker_key(corpus, speaker_id or cluster, clip_id) for corpus, speaker_id, cluster, clip_id
+             in data.select("corpus", "speaker_id", "voice_cluster", "clip_id").iter_rows()]
     held_speaker = [_held(s, "speaker") for s in speaker]
     held_sentence = [_held(t or "", "sentence") for t in data["transcript"]]
     split = ["test" if a and b else ("train" if not a and not b else "excluded")
              for a, b in zip(held_speaker, held_sentence)]
-    return data.with_columns(pl.Series("speaker", speaker), pl.Series("split", split))
+    return data.with_columns(pl.Series("speaker", speaker), pl.Series("voice", voice), pl.Series("split", split))
 
 
 @dataclass
@@ -130,29 +142,47 @@ class DetectorStats:
     stressed_found: int = 0
 
 
-def _sentences(frame: pl.DataFrame) -> list[tuple[np.ndarray, int | None]]:
-    return [(np.array(f, dtype=np.float32).reshape(len(f), -1), None if t < 0 else int(t))
-            for f, t in frame.select("features", "truth").iter_rows()]
+@dataclass
+class DetectorInputs:
+    """One language's clips as the detectors read them: clip_id -> word features and, appended, the same
+    against every word of the clip's voice in the lakehouse; and clip_id -> a digest of those voice norms (a
+    voice's new clips move its norms, and its clips are answered again)."""
+    features: dict[str, np.ndarray]
+    norms: dict[str, str]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> "DetectorInputs":
+        clip_ids, voices = frame["clip_id"].to_list(), frame["voice"].to_list()
+        sentences = [np.array(f, dtype=np.float32).reshape(len(f), -1) for f in frame["features"].to_list()]
+        norms = norms_by_speaker(sentences, voices)
+        digests = {voice: hashlib.sha256(np.round(n, 4).tobytes()).hexdigest()[:12] for voice, n in norms.items()}
+        return cls({c: with_norms(f, norms[v]) for c, f, v in zip(clip_ids, sentences, voices)},
+                   {c: digests[v] for c, v in zip(clip_ids, voices)})
 
 
-def _detector(lake: Lakehouse, train: pl.DataFrame, language: str, stats: DetectorStats) -> tuple[EmphasisClassifier | None, str | None]:
+def _sentences(frame: pl.DataFrame, inputs: DetectorInputs) -> list[tuple[np.ndarray, int | None]]:
+    return [(inputs.features[c], None if t < 0 else int(t)) for c, t in frame.select("clip_id", "truth").iter_rows()]
+
+
+def _detector(lake: Lakehouse, train: pl.DataFrame, inputs: DetectorInputs, language: str,
+              stats: DetectorStats) -> tuple[EmphasisClassifier | None, str | None]:
     train = train.sort("clip_id")
     if train.height < MIN_TRAINING_SENTENCES or train.filter(pl.col("truth") >= 0).is_empty():
         stats.skipped[language] = (f"{train.height} training sentences; the detector needs "
                                    f"{MIN_TRAINING_SENTENCES}+ with stressed clips among them: run `speechcraft emphasize`")
         return None, None
-    digest = hashlib.sha256(json.dumps([FEATURE_SET, CLASSIFIER_PARAMS, DETECTOR_VERSION, language]).encode())
+    digest = hashlib.sha256(json.dumps([DETECTOR_INPUT, CLASSIFIER_PARAMS, DETECTOR_VERSION, language]).encode())
     for clip_id, truth, input_hash in train.select("clip_id", "truth", "input_hash").iter_rows():
-        digest.update(f"\x1f{clip_id}\x1e{truth}\x1e{input_hash}".encode())
+        digest.update(f"\x1f{clip_id}\x1e{truth}\x1e{input_hash}\x1e{inputs.norms[clip_id]}".encode())
     version = digest.hexdigest()[:12]
     stats.detectors[language] = version
     stored = lake.lookup("classifiers", [f"emphasis/{version}"], ["blob"])
     if stored.num_rows:
         return EmphasisClassifier.from_bytes(stored["blob"][0].as_py()), version
-    detector = EmphasisClassifier().fit(_sentences(train), train["speaker"].to_list())
+    detector = EmphasisClassifier().fit(_sentences(train, inputs), train["speaker"].to_list())
     lake.upsert("classifiers", [{
         "classifier_id": f"emphasis/{version}", "attribute": "emphasis", "version": version,
-        "feature_set": FEATURE_SET, "classes": ["stressed", "plain"], "n_train": train.height,
+        "feature_set": DETECTOR_INPUT, "classes": ["stressed", "plain"], "n_train": train.height,
         "train_speakers": train["speaker"].n_unique(), "train_corpora": sorted(set(train["corpus"])),
         "held_out_speakers": [], "params": json.dumps({**CLASSIFIER_PARAMS, "language": language,
                                                        "threshold": detector.threshold,
@@ -181,24 +211,26 @@ def train_and_detect(lake: Lakehouse, run_id: str) -> DetectorStats:
     stored = {r["clip_id"]: (r["config_hash"], r["input_hash"]) for r in lake.read(
         "emphasis", ["clip_id", "config_hash", "input_hash"]).to_pylist()}
     for language in sorted(set(data["language"])):
-        detector, version = _detector(lake, train.filter(pl.col("language") == language), language, stats)
+        frame = data.filter(pl.col("language") == language)
+        inputs = DetectorInputs.of(frame)
+        detector, version = _detector(lake, train.filter(pl.col("language") == language), inputs, language, stats)
         if detector is None:
             detector, version = _packaged(language, stats)
         if detector is None:
             continue
-        config_hash = config_digest({"detector": version})
-        todo = [(clip_id, words, np.array(feats, dtype=np.float32).reshape(len(feats), -1), input_hash)
-                for clip_id, words, feats, input_hash in data.filter(pl.col("language") == language).select(
-                    "clip_id", "words", "features", "input_hash").iter_rows()
-                if stored.get(clip_id) != (config_hash, input_hash)]
-        found_all = detect_sentences(detector, [features for _, _, features, _ in todo])
-        for (clip_id, words, _, input_hash), found in zip(todo, found_all):
+        todo = []
+        for clip_id, words, input_hash in frame.select("clip_id", "words", "input_hash").iter_rows():
+            config_hash = config_digest({"detector": version, "voice_norms": inputs.norms[clip_id]})
+            if stored.get(clip_id) != (config_hash, input_hash):
+                todo.append((clip_id, words, input_hash, config_hash))
+        found_all = detect_sentences(detector, [inputs.features[clip_id] for clip_id, *_ in todo])
+        for (clip_id, words, input_hash, config_hash), found in zip(todo, found_all):
             word = words[found.word_index] if found.word_index is not None else None
             top = words[found.top_index]["word"] if found.top_index is not None else None
             rows.append({"clip_id": clip_id, "word": word["word"] if word else None, "word_index": found.word_index,
                          "start_s": word["start_s"] if word else None, "end_s": word["end_s"] if word else None,
                          "score": found.score, "top_word": top, "threshold": detector.threshold, "detector": version,
-                         "annotator": f"embedded:{FEATURE_SET}", "annotator_version": DETECTOR_VERSION,
+                         "annotator": f"embedded:{DETECTOR_INPUT}", "annotator_version": DETECTOR_VERSION,
                          "config_hash": config_hash, "input_hash": input_hash, "run_id": run_id, "computed_at": now})
             stats.stressed_found += word is not None
     lake.upsert("emphasis", rows)
