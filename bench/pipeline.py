@@ -18,6 +18,8 @@ on Prefect's ephemeral server as a user's plain command does.
    whole process (start-up, imports and Prefect's server included), and the pipeline's own figures from the
    lakehouse afterwards (`run_stages` of the run: clips, audio hours, wall s, audio h/h per step, and its
    `runs` row). End-to-end audio-hours per hour = the audio hours of both sources / the process's wall hours.
+   Also its CPU time (user + system of every process it started), beside the most CPU time the 120 audio h/h
+   target leaves on this machine's cores: a run cannot take less wall time than its CPU time / cores.
 2. Second run, nothing new (the same command again): its wall time, and its ratio to the first (target
    < 5%: PASS/FAIL). Then the same no-op run against a running Prefect server (run 3), as scheduled runs
    are (`speechcraft serve`, workers), and the pipeline flow's own wall time in both runs (their `runs`
@@ -41,6 +43,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -49,6 +52,7 @@ import time
 from pathlib import Path
 
 SECOND_RUN_TARGET = 0.05
+WHOLE_RUN_TARGET_HH = 120      # issue 18: a whole run at 120 audio hours per hour or more
 STRESS = 20
 BULK_NAME = "bench"
 LIBRITTS = "libritts-r"
@@ -136,6 +140,7 @@ class Side:
                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                     "GX_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
         self._logged = 0
+        self.cpu_s: dict[str, float] = {}      # each command's CPU, its processes' user + system
 
     def prepare_prefect(self) -> float:
         """Create the Prefect database (a one-time cost of an installation) before any clock starts."""
@@ -150,16 +155,24 @@ class Side:
         self._logged += 1
         log = self.logs / f"{self._logged:02d}-{label.replace(' ', '-').replace(':', '-')}.log"
         with open(log, "w") as out, Watch(label, self.lake):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), _children_cpu_s()
             env = {**self.env, "PREFECT_API_URL": api_url} if api_url else self.env
             code = subprocess.run([SPEECHCRAFT, *args, "--lake", str(self.lake)], env=env, cwd=self.dir,
                                   stdout=out, stderr=subprocess.STDOUT).returncode
             wall = time.perf_counter() - t
+            self.cpu_s[label] = _children_cpu_s() - cpu
         status = "" if code == 0 else f"  [exit {code}: see {log}]"
         print(f"  {label:<34}{wall:9.1f} s{status}", flush=True)
         if code != 0:
             print("    " + "\n    ".join(log.read_text(errors="replace").splitlines()[-25:]), flush=True)
         return wall, code
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of every finished child process and of what each one waited for (its
+    worker processes, Prefect's server)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Watch:
@@ -399,9 +412,17 @@ def report(hours_arg: float, run: dict, base: dict | None) -> int:
                  ("baseline again: nothing new", again_s, again_s / base_s, None, "(of the baseline)"),
                  ("run 2 / baseline again", None, second_s / again_s, None, "")]
     print(f"\n== summary: whole processes, {audio_h:.3f} h of source audio ==")
+    cpu_s = run["side"].cpu_s.get("run 1: fresh lakehouse")
     print(f"{'':32}{'wall s':>9}{'ratio':>9}{'audio h/h':>11}")
     for label, wall, share, rate, note in rows:
         print(f"{label:32}{_n(wall, '9.1f'):>9}{_n(share, '9.1%'):>9}{_n(rate, '11.1f'):>11}  {note}".rstrip())
+    if cpu_s:
+        # on N cores a run can take no less wall time than its CPU time / N: what the target leaves is a budget
+        cores = os.cpu_count() or 1
+        budget_s = audio_h / WHOLE_RUN_TARGET_HH * 3600 * cores
+        print(f"run 1 used {cpu_s:.1f} CPU-s (user + system, every process) over {first_s:.1f} s: "
+              f"{cpu_s / first_s:.2f} of {cores} cores busy on average; {WHOLE_RUN_TARGET_HH} audio h/h on "
+              f"{cores} cores allows at most {budget_s:.1f} CPU-s for this audio ({cpu_s / budget_s:.2f}x that)")
     for name, counts in [("run 1", run["exports"])] + ([("the baseline", base["exports"])] if base else []):
         print(f"exported by {name}: " + ", ".join(f"{fmt} {n if n is not None else 'NONE'} clips"
                                                  for fmt, n in counts.items()))
