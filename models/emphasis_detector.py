@@ -32,6 +32,7 @@ FEATURE_NAMES = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_
 # the features also read against the speaker's own words; what the detectors score is FEATURE_NAMES, then these
 SPEAKER_RELATIVE = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_st", "energy_db", "energy_peak_db",
                     "energy_over_others_db", "duration_log_ratio", "duration_over_others", "tilt_db")
+_RELATIVE_COLUMNS = [FEATURE_NAMES.index(name) for name in SPEAKER_RELATIVE]
 DETECTOR_INPUT = f"{FEATURE_SET}+speaker-z/1"
 PACKAGED_PATH = Path(__file__).parent / "data" / "emphasis_detector.npz"
 MISSING = -99.0                   # a feature a word lacks (no voiced frame): the shipped trees need a number
@@ -104,10 +105,10 @@ def speaker_norms(sentences: list[np.ndarray]) -> np.ndarray:
     """One speaker's (median, spread) of each SPEAKER_RELATIVE feature over all its words in `sentences` (rows
     of FEATURE_NAMES): robust, so the few stressed words among them move neither; the spread is the
     interquartile range scaled to a normal's standard deviation."""
-    columns = [FEATURE_NAMES.index(name) for name in SPEAKER_RELATIVE]
-    words = np.vstack(sentences)[:, columns] if sentences else np.zeros((0, len(columns)))
+    width = len(_RELATIVE_COLUMNS)
+    words = np.vstack(sentences)[:, _RELATIVE_COLUMNS] if sentences else np.zeros((0, width))
     if not len(words) or not np.isfinite(words).any():
-        return np.vstack([np.zeros(len(columns)), np.ones(len(columns))])
+        return np.vstack([np.zeros(width), np.ones(width)])
     with np.errstate(all="ignore"):
         low, median, high = np.nanpercentile(words, [25, 50, 75], axis=0)
     spread = np.where(np.isfinite(high - low) & (high - low > 0), (high - low) / 1.349, 1.0)
@@ -131,9 +132,8 @@ def speaker_relative(sentences: list[np.ndarray], speakers: list[str]) -> list[n
 
 def with_norms(features: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """A sentence's rows of FEATURE_NAMES and, appended, its SPEAKER_RELATIVE columns against `norms`."""
-    columns = [FEATURE_NAMES.index(name) for name in SPEAKER_RELATIVE]
     features = np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))
-    return np.hstack([features, (features[:, columns] - norms[0]) / norms[1]]).astype(np.float32)
+    return np.hstack([features, (features[:, _RELATIVE_COLUMNS] - norms[0]) / norms[1]]).astype(np.float32)
 
 
 @dataclass(frozen=True)
