@@ -35,22 +35,28 @@ CACHE = ROOT / "build" / "emphasis-cache"
 RATE = 16000
 
 ESPEAK_BASE = {"en": "en-us", "zh": "cmn-latn-pinyin"}
-# `fresh`: voices first heard when the figures of 2026-12-06 were taken, after every choice then was made (since
-# looked at); `final`: named here before any of their speech was rendered (three female variants, three male
-# drawn by hash among the unused ones), first heard once every choice of the next detector is made
+# Every espeak-ng variant that sounds like a person trains, except `held_out` (the development set, never trained
+# on) and `final`: eight variants drawn by hash on 2026-12-06 among those never rendered before (sha256 of
+# "final-2026-12-06b:<variant>", the first eight), named here before any of their speech was rendered and first
+# heard once every choice of the detector is made (issue 21's final figure). The sets the earlier detectors'
+# final figures were taken on (`fresh` of 2026-12-06 and `final` of the stop after) train now.
+_TRAIN_VARIANTS = ("m1", "m3", "m5", "m7", "f1", "f3", "f5", "Adam", "Edward", "Mike", "anika", "shelby",
+                   # the earlier final sets
+                   "Belinda", "Steph", "Alicia", "Paul", "Rob", "Benjamin", "Andrea", "aunty", "grandma", "sandro",
+                   "Denis", "Diogo",
+                   # the variants never used before, less the eight of `final`
+                   "Gene", "Gene2", "Henrique", "Hugo", "Jacky", "Lee", "Mario", "Nguyen", "Storm", "caleb", "david",
+                   "ed", "edward2", "grandpa", "iven", "iven2", "iven3", "iven4", "kaukovalta", "klatt", "klatt2",
+                   "klatt5", "klatt6", "m8", "marcelo", "max", "michel", "miguel", "norbert", "pablo", "pedro",
+                   "quincy", "steph3", "travis", "victor", "zac")
+_FINAL_VARIANTS = ("Marco", "klatt3", "antonio", "steph2", "klatt4", "john", "gustave", "boris")
 VOICES = {
-    ("en", "train"): ["en-us+m1", "en-us+m3", "en-us+m5", "en-us+m7", "en-us+f1", "en-us+f3", "en-us+f5",
-                      "en+m2", "en+f2", "en-gb-x-rp+Alex", "en-us+Adam", "en-us+Edward", "en-us+Mike",
-                      "en-us+anika", "en-us+shelby", "en+Robert"],
+    ("en", "train"): ["en+m2", "en+f2", "en-gb-x-rp+Alex", "en+Robert"] + [f"en-us+{v}" for v in _TRAIN_VARIANTS],
     ("en", "held_out"): ["en-us+m2", "en-us+m4", "en-us+f2", "en-us+f4", "en-gb-scotland+Michael", "en-029+Linda"],
-    ("en", "fresh"): ["en-us+Belinda", "en-us+Steph", "en-us+Alicia", "en-us+Paul", "en+Rob", "en-us+Benjamin"],
-    ("en", "final"): ["en-us+Andrea", "en-us+aunty", "en-us+grandma", "en-us+sandro", "en-us+Denis", "en-us+Diogo"],
-    ("zh", "train"): [f"cmn-latn-pinyin+{v}" for v in ("m1", "m3", "m5", "m7", "f1", "f3", "f5", "Alex", "Annie",
-                                                        "Andy", "Adam", "Edward", "Mike", "anika", "shelby",
-                                                        "Robert")],
+    ("en", "final"): [f"en-us+{v}" for v in _FINAL_VARIANTS],
+    ("zh", "train"): [f"cmn-latn-pinyin+{v}" for v in ("Alex", "Annie", "Andy", "Robert") + _TRAIN_VARIANTS],
     ("zh", "held_out"): [f"cmn-latn-pinyin+{v}" for v in ("m2", "m4", "m6", "f2", "f4", "Linda")],
-    ("zh", "fresh"): [f"cmn-latn-pinyin+{v}" for v in ("Belinda", "Steph", "Alicia", "Paul", "Rob", "Benjamin")],
-    ("zh", "final"): [f"cmn-latn-pinyin+{v}" for v in ("Andrea", "aunty", "grandma", "sandro", "Denis", "Diogo")],
+    ("zh", "final"): [f"cmn-latn-pinyin+{v}" for v in _FINAL_VARIANTS],
 }
 FLITE_VOICES = ["slt", "rms", "awb", "kal"]
 
