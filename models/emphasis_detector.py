@@ -4,12 +4,12 @@ Each word is described relative to its own sentence, so that speaker, recording 
 F0 peak and mean (semitones over the sentence's median), how far its F0 peak and energy stand above the other
 words', energy (dB over the sentence), duration relative to the word's expected length (the aligner's
 syllable-based share) and to the other words', spectral tilt, voicing and position. Then the prosodic ones
-again relative to the speaker (`speaker_relative`): how far a word stands out among every word its speaker
-says. A voice with a wide pitch range lifts its ordinary accents as high as a narrow voice lifts a stressed
-word; against the speaker's own spread the two read apart. A gradient-boosted classifier scores each word; a
-sentence's stressed word is its top-scoring word when that score reaches the threshold, otherwise none. The
-threshold is the one that maximises sentence-level accuracy (no-emphasis sentences included) on out-of-fold
-scores of the training clips.
+again relative to the speaker: how far a word stands out among every word its speaker says (a voice with a
+wide pitch range lifts its ordinary accents as high as a narrow voice lifts a stressed word; against the
+speaker's own spread the two read apart); and, in Mandarin, its lexical tones (`detector_input`). A
+gradient-boosted classifier scores each word; a sentence's stressed word is its top-scoring word when that
+score reaches the threshold, otherwise none. The threshold is the one that maximises sentence-level accuracy
+(no-emphasis sentences included) on out-of-fold scores of the training clips.
 """
 from __future__ import annotations
 
@@ -29,11 +29,18 @@ FEATURE_SET = "word-prosody-v1"
 FEATURE_NAMES = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_st", "energy_db",
                  "energy_peak_db", "energy_over_others_db", "duration_log_ratio", "duration_over_others",
                  "tilt_db", "voiced_share", "position", "is_first", "is_last", "f0_peak_z", "energy_z", "duration_z")
-# the features also read against the speaker's own words; what the detectors score is FEATURE_NAMES, then these
+# What the detectors score (DETECTOR_INPUT, INPUT_NAMES): FEATURE_NAMES; then these against the speaker's own words;
+# (each word against the words just before and after it was tried and left out, docs/emphasis.md: it raised
+# the espeak-ng sets and flagged a word in over half of the flite voices' plain sentences)
 SPEAKER_RELATIVE = ("f0_peak_st", "f0_mean_st", "f0_peak_over_others_st", "f0_rise_st", "energy_db", "energy_peak_db",
                     "energy_over_others_db", "duration_log_ratio", "duration_over_others", "tilt_db")
+# then the word's Mandarin lexical tones (0 in other languages): a tone-4 syllable falls from high and a
+# tone-1 one stays high unstressed, so how high a word's pitch is says little until its tones are known
+TONES = ("first_tone", "last_tone", "tone1_share", "tone2_share", "tone3_share", "tone4_share", "tone_before",
+         "tone_after")
+INPUT_NAMES = FEATURE_NAMES + tuple(f"{name}_speaker_z" for name in SPEAKER_RELATIVE) + TONES
 _RELATIVE_COLUMNS = [FEATURE_NAMES.index(name) for name in SPEAKER_RELATIVE]
-DETECTOR_INPUT = f"{FEATURE_SET}+speaker-z/1"
+DETECTOR_INPUT = f"{FEATURE_SET}+speaker-z+tones/2"
 PACKAGED_PATH = Path(__file__).parent / "data" / "emphasis_detector.npz"
 MISSING = -99.0                   # a feature a word lacks (no voiced frame): the shipped trees need a number
 CLASSIFIER_PARAMS = {"max_iter": 300, "learning_rate": 0.06, "max_leaf_nodes": 15, "l2_regularization": 1.0}
@@ -123,17 +130,40 @@ def norms_by_speaker(sentences: list[np.ndarray], speakers: list[str]) -> dict[s
     return {speaker: speaker_norms(mine) for speaker, mine in by_speaker.items()}
 
 
-def speaker_relative(sentences: list[np.ndarray], speakers: list[str]) -> list[np.ndarray]:
-    """Each sentence's rows of FEATURE_NAMES with the SPEAKER_RELATIVE columns appended as robust z-scores over
-    every word that sentence's speaker says in `sentences` (the detectors' input, DETECTOR_INPUT)."""
+def detector_inputs(sentences: list[np.ndarray], speakers: list[str], words: list[list[str]],
+                    language: str) -> list[np.ndarray]:
+    """Each sentence's detector input (INPUT_NAMES), its speaker-relative columns read against every word that
+    sentence's speaker says in `sentences` (one speaker and one list of words per sentence, in order)."""
     norms = norms_by_speaker(sentences, speakers)
-    return [with_norms(features, norms[speaker]) for features, speaker in zip(sentences, speakers)]
+    return [detector_input(features, norms[speaker], mine, language)
+            for features, speaker, mine in zip(sentences, speakers, words)]
 
 
-def with_norms(features: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    """A sentence's rows of FEATURE_NAMES and, appended, its SPEAKER_RELATIVE columns against `norms`."""
+def detector_input(features: np.ndarray, norms: np.ndarray, words: list[str], language: str) -> np.ndarray:
+    """A sentence's rows of FEATURE_NAMES with the rest of INPUT_NAMES appended: the SPEAKER_RELATIVE columns
+    against its speaker's `norms`, and the words' TONES."""
     features = np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))
-    return np.hstack([features, (features[:, _RELATIVE_COLUMNS] - norms[0]) / norms[1]]).astype(np.float32)
+    relative = (features[:, _RELATIVE_COLUMNS] - norms[0]) / norms[1]
+    return np.hstack([features, relative, _tones(words, language, len(features))]).astype(np.float32)
+
+
+def _tones(words: list[str], language: str, n: int) -> np.ndarray:
+    """Each word's TONES from its characters' standard readings (pypinyin). 0 where no tone is known: outside
+    Mandarin, a word with no Chinese character, before the first word and after the last, and every word when
+    the words do not match the features' rows (a number, not missing: a column missing in every word is one
+    the lakehouse's histogram trees cannot bin)."""
+    out = np.zeros((n, len(TONES)))
+    if language != "zh" or len(words) != n:
+        return out
+    from pypinyin import Style, lazy_pinyin
+
+    for i, word in enumerate(words):
+        tones = [int(s[-1]) for s in lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True,
+                                                 errors="ignore") if s[-1:].isdigit()]
+        if tones:
+            out[i, :6] = [tones[0], tones[-1], *(tones.count(k) / len(tones) for k in (1, 2, 3, 4))]
+    out[1:, 6], out[:-1, 7] = out[:-1, 1], out[1:, 0]
+    return out
 
 
 @dataclass(frozen=True)
@@ -167,9 +197,16 @@ def sentence_accuracy(sentences: list[tuple[np.ndarray, int | None]], threshold:
 
 
 def best_threshold(sentences: list[tuple[np.ndarray, int | None]]) -> float:
+    """The lowest of the thresholds (0.5 and every word score) with the most sentences right. A plain sentence is
+    right below its top score, a stressed one at or above it when its top word is the stressed one: counted for
+    every candidate at once by sorting the top scores (tens of thousands of sentences and scores)."""
     candidates = np.unique(np.concatenate([[0.5], *[s for s, _ in sentences if len(s)]]))
-    accuracies = [sentence_accuracy(sentences, t) for t in candidates]
-    return float(candidates[int(np.argmax(accuracies))])
+    scored = [(float(np.max(s)), int(np.argmax(s)), truth) for s, truth in sentences if len(s)]
+    plain_tops = np.sort([top for top, _, truth in scored if truth is None])
+    found_tops = np.sort([top for top, index, truth in scored if truth is not None and index == truth])
+    right = (np.searchsorted(plain_tops, candidates, side="left")
+             + len(found_tops) - np.searchsorted(found_tops, candidates, side="left"))
+    return float(candidates[int(np.argmax(right))])
 
 
 class EmphasisClassifier:

@@ -23,7 +23,7 @@ import polars as pl
 from prefect import task
 
 from ..models.emphasis_detector import CLASSIFIER_PARAMS, DETECTOR_INPUT, FEATURE_SET, EmphasisClassifier, \
-    PackagedDetector, detect_sentences, norms_by_speaker, packaged_detectors, with_norms, word_features
+    PackagedDetector, detect_sentences, detector_input, norms_by_speaker, packaged_detectors, word_features
 from ..models.keywords import split_words
 from ..models.word_aligner import word_spans
 from ..models.signal import Contours
@@ -37,7 +37,7 @@ from .worker_pool import spread
 
 STAGE = "emphasis"
 FEATURES_VERSION = "1"
-DETECTOR_VERSION = "2"
+DETECTOR_VERSION = "3"
 HELD_OUT_SHARE = 1 / 3          # of speakers, and of sentences; the test set is both (a ninth of the clips)
 MIN_TRAINING_SENTENCES = 20
 FEATURE_CONFIG = config_digest({"feature_set": FEATURE_SET, "aligner": "embedded:1"})
@@ -144,9 +144,10 @@ class DetectorStats:
 
 @dataclass
 class DetectorInputs:
-    """One language's clips as the detectors read them: clip_id -> word features and, appended, the same
-    against every word of the clip's voice in the lakehouse; and clip_id -> a digest of those voice norms (a
-    voice's new clips move its norms, and its clips are answered again)."""
+    """One language's clips as the detectors read them: clip_id -> the detector's input (`detector_input`: word
+    features, the same against every word of the clip's voice in the lakehouse, its neighbours, its tones); and
+    clip_id -> a digest of those voice norms (a voice's new clips move its norms, and its clips are answered
+    again)."""
     features: dict[str, np.ndarray]
     norms: dict[str, str]
 
@@ -154,9 +155,11 @@ class DetectorInputs:
     def of(cls, frame: pl.DataFrame) -> "DetectorInputs":
         clip_ids, voices = frame["clip_id"].to_list(), frame["voice"].to_list()
         sentences = [np.array(f, dtype=np.float32).reshape(len(f), -1) for f in frame["features"].to_list()]
+        words = [[w["word"] for w in mine] for mine in frame["words"].to_list()]
         norms = norms_by_speaker(sentences, voices)
         digests = {voice: hashlib.sha256(np.round(n, 4).tobytes()).hexdigest()[:12] for voice, n in norms.items()}
-        return cls({c: with_norms(f, norms[v]) for c, f, v in zip(clip_ids, sentences, voices)},
+        return cls({c: detector_input(f, norms[v], w, language)
+                    for c, f, v, w, language in zip(clip_ids, sentences, voices, words, frame["language"].to_list())},
                    {c: digests[v] for c, v in zip(clip_ids, voices)})
 
 

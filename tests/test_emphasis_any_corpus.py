@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from speechcraft.cli import main
-from speechcraft.models.emphasis_detector import FEATURE_NAMES, SPEAKER_RELATIVE, norms_by_speaker, \
-    packaged_detectors, speaker_relative, with_norms
+from speechcraft.models.emphasis_detector import FEATURE_NAMES, INPUT_NAMES, SPEAKER_RELATIVE, detector_input, \
+    detector_inputs, norms_by_speaker, packaged_detectors
 from speechcraft.warehouse import Lakehouse
 from speechcraft.warehouse.sql import query
 
@@ -31,11 +31,15 @@ def test_the_shipped_detector_scores_a_raised_word_above_its_siblings():
                         ("duration_log_ratio", 0.3), ("duration_over_others", 0.2), ("f0_peak_z", 2.6),
                         ("energy_z", 2.6), ("duration_z", 2.4)):
         stressed[3, FEATURE_NAMES.index(name)] = value
-    inputs = speaker_relative(sentences, ["one speaker"] * len(sentences))
-    assert inputs[0].shape == (8, len(FEATURE_NAMES) + len(SPEAKER_RELATIVE))
-    unvoiced = with_norms(np.full((4, len(FEATURE_NAMES)), np.nan, dtype=np.float32),
-                          norms_by_speaker(sentences, ["one speaker"] * len(sentences))["one speaker"])
-    for detector in detectors.values():
+    words = {"en": "the farmer planted tomatoes behind the old barn".split(),
+             "zh": ["我们", "明天", "早上", "去", "公园", "散步", "好", "吗"]}
+    for language, detector in detectors.items():
+        inputs = detector_inputs(sentences, ["one speaker"] * len(sentences), [words[language]] * len(sentences),
+                                 language)
+        assert inputs[0].shape == (8, len(INPUT_NAMES))
+        unvoiced = detector_input(np.full((4, len(FEATURE_NAMES)), np.nan, dtype=np.float32),
+                                  norms_by_speaker(sentences, ["one speaker"] * len(sentences))["one speaker"],
+                                  words[language][:4], language)
         assert detector.detect(inputs[-1]).word_index == 3
         # and above every word of the plain sentences (noise this even is no sentence's own: whether those are
         # left alone is the next test's, on real speech)
@@ -54,7 +58,8 @@ def test_a_word_is_read_against_its_own_speaker():
     sentence[2, column] = 3.0
     wide = [rng.normal(0, 3.0, (6, len(FEATURE_NAMES))).astype(np.float32) for _ in range(20)]
     narrow = [rng.normal(0, 0.5, (6, len(FEATURE_NAMES))).astype(np.float32) for _ in range(20)]
-    inputs = speaker_relative([sentence, *wide, sentence, *narrow], ["wide"] * 21 + ["narrow"] * 21)
+    inputs = detector_inputs([sentence, *wide, sentence, *narrow], ["wide"] * 21 + ["narrow"] * 21,
+                             [list("abcdef")] * 42, "en")
     assert (inputs[0][:, column] == inputs[21][:, column]).all()       # the sentence-relative features agree
     assert inputs[21][2, relative] > 3 * inputs[0][2, relative] > 0     # the speaker-relative ones do not
     # a speaker whose words have no voiced frame, or no words at all, still gets finite norms
@@ -108,7 +113,8 @@ def test_a_voices_new_clips_move_its_norms_and_no_other_voices():
     rng = np.random.default_rng(2)
 
     def clip(clip_id: str, voice: str) -> dict:
-        return {"clip_id": clip_id, "voice": voice,
+        return {"clip_id": clip_id, "voice": voice, "language": "zh",
+                "words": [{"word": word} for word in ("我们", "明天", "去", "公园", "散步")],
                 "features": rng.normal(0, 1, (5, len(FEATURE_NAMES))).astype(np.float32).tolist()}
 
     clips = [clip("a1", "a"), clip("a2", "a"), clip("b1", "b"), clip("b2", "b")]
@@ -116,5 +122,22 @@ def test_a_voices_new_clips_move_its_norms_and_no_other_voices():
     after = DetectorInputs.of(pl.DataFrame([*clips, clip("a3", "a")]))
     assert before.norms["a1"] == before.norms["a2"] != before.norms["b1"]
     assert after.norms["a1"] != before.norms["a1"] and after.norms["b1"] == before.norms["b1"]
-    assert (after.features["b1"] == before.features["b1"]).all()
-    assert after.features["a1"].shape == (5, len(FEATURE_NAMES) + len(SPEAKER_RELATIVE))
+    np.testing.assert_array_equal(after.features["b1"], before.features["b1"])
+    assert after.features["a1"].shape == (5, len(INPUT_NAMES))
+
+
+def test_a_mandarin_word_is_read_with_its_lexical_tones():
+    features = np.zeros((3, len(FEATURE_NAMES)), dtype=np.float32)
+    norms = np.vstack([np.zeros(len(SPEAKER_RELATIVE)), np.ones(len(SPEAKER_RELATIVE))])
+    zh = detector_input(features, norms, ["老师", "是", "中国人"], "zh")
+    column = {name: zh[:, INPUT_NAMES.index(name)] for name in INPUT_NAMES}
+    np.testing.assert_array_equal(column["first_tone"], [3, 4, 1])
+    np.testing.assert_array_equal(column["last_tone"], [1, 4, 2])
+    np.testing.assert_allclose(column["tone2_share"], [0, 0, 2 / 3])
+    np.testing.assert_array_equal(column["tone_before"], [0, 1, 4])
+    np.testing.assert_array_equal(column["tone_after"], [4, 1, 0])
+    # no tones outside Mandarin, nor when the words do not match the rows; the rest is the same
+    for other in (detector_input(features, norms, ["the", "old", "barn"], "en"),
+                  detector_input(features, norms, ["老师", "是"], "zh")):
+        assert (other[:, [INPUT_NAMES.index(t) for t in ("first_tone", "tone_after")]] == 0).all()
+        np.testing.assert_array_equal(other[:, :INPUT_NAMES.index("first_tone")], zh[:, :INPUT_NAMES.index("first_tone")])
