@@ -141,3 +141,40 @@ def test_a_mandarin_word_is_read_with_its_lexical_tones():
                   detector_input(features, norms, ["老师", "是"], "zh")):
         assert (other[:, [INPUT_NAMES.index(t) for t in ("first_tone", "tone_after")]] == 0).all()
         np.testing.assert_array_equal(other[:, :INPUT_NAMES.index("first_tone")], zh[:, :INPUT_NAMES.index("first_tone")])
+
+
+def test_the_threshold_is_the_one_with_the_most_sentences_right():
+    """best_threshold counts every candidate at once; it must pick what trying each candidate in turn picks."""
+    from speechcraft.models.emphasis_detector import best_threshold, sentence_accuracy
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        sentences = []
+        for _ in range(int(rng.integers(1, 30))):
+            scores = np.round(rng.random(int(rng.integers(0, 6))), 2)    # ties, and sentences with no words
+            truth = int(rng.integers(len(scores))) if len(scores) and rng.random() < 0.5 else None
+            sentences.append((scores, truth))
+        candidates = np.unique(np.concatenate([[0.5], *[s for s, _ in sentences if len(s)]]))
+        tried = [sentence_accuracy(sentences, t) for t in candidates]
+        assert best_threshold(sentences) == candidates[int(np.argmax(tried))]
+
+
+def test_the_shipped_trees_predict_what_scikit_learn_fitted(monkeypatch):
+    """scripts/train_emphasis.py exports histogram trees to the arrays the package predicts from."""
+    from pathlib import Path
+
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from speechcraft.models.reverberation import TreeEnsemble
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    from train_emphasis import TREE_PARAMS, export_trees
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3000, 6)).astype(np.float32)
+    x[:50, 2] = -99.0                                                   # the stand-in for a missing feature
+    y = ((x[:, 0] + x[:, 1] ** 2) > 1.0).astype(float)
+    model = HistGradientBoostingRegressor(random_state=0, **TREE_PARAMS).fit(x, y)
+    unseen = rng.normal(size=(300, 6)).astype(np.float32)
+    np.testing.assert_allclose(TreeEnsemble(export_trees(model)).predict(unseen),
+                               np.clip(model.predict(unseen), -1.0, 2.0), atol=1e-9)
