@@ -140,7 +140,8 @@ def test_a_mandarin_word_is_read_with_its_lexical_tones():
     for other in (detector_input(features, norms, ["the", "old", "barn"], "en"),
                   detector_input(features, norms, ["老师", "是"], "zh")):
         assert (other[:, [INPUT_NAMES.index(t) for t in ("first_tone", "tone_after")]] == 0).all()
-        np.testing.assert_array_equal(other[:, :INPUT_NAMES.index("first_tone")], zh[:, :INPUT_NAMES.index("first_tone")])
+        tones = INPUT_NAMES.index("first_tone")
+        np.testing.assert_array_equal(other[:, :tones], zh[:, :tones])
 
 
 def test_the_threshold_is_the_one_with_the_most_sentences_right():
