@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -47,14 +48,24 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def s3():
     """moto's S3 server on a free port, the AWS environment pointing at it (restored afterwards), one bucket."""
+    from moto.s3.responses import S3Response
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)     # one log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
     with pytest.MonkeyPatch.context() as env:
+        # S3 refuses the second of two racing `If-None-Match: *` PUTs (what Lance's commits rely on); moto
+        # checks and then stores, one request per thread, so both could land and one commit be lost
+        put, guard = S3Response.put_object, threading.Lock()
+
+        def atomic_put(self):
+            with guard:
+                return put(self)
+
+        env.setattr(S3Response, "put_object", atomic_put)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
         for name in AWS_VARS:
             env.delenv(name, raising=False)
         # exactly what a user sets for MinIO/Ceph: no AWS_ALLOW_HTTP (an http:// endpoint implies it)
