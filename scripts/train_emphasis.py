@@ -10,8 +10,8 @@ a few points (docs/emphasis.md). Per language, the training voices read two thir
 each sentence once plain and three times with a word stressed by WORLD, SSML <prosody> or SSML <emphasis> at
 one of several strengths (method, strength and word drawn per take). Each word's features are read as the
 emphasis stage reads them (models/emphasis_detector.py `detector_input`): against its sentence, against every
-word its voice says in the set, against its neighbours, and with its Mandarin tones. The word scorer is scikit-learn's
-histogram gradient-boosted regression trees on "is this the stressed word"; the sentence threshold is the one that
+word its voice says in the set, and with its Mandarin tones. The word scorer is scikit-learn's histogram
+gradient-boosted regression trees on "is this the stressed word"; the sentence threshold is the one that
 maximises sentence-level accuracy on out-of-fold scores (folds grouped by voice). The figures
 (bench/emphasis.py prints the same) are, per language:
 
