@@ -37,7 +37,7 @@ from .worker_pool import spread
 
 STAGE = "emphasis"
 FEATURES_VERSION = "1"
-DETECTOR_VERSION = "3"
+DETECTOR_VERSION = "4"          # 4: the sentence threshold weighs plain and stressed sentences alike
 HELD_OUT_SHARE = 1 / 3          # of speakers, and of sentences; the test set is both (a ninth of the clips)
 MIN_TRAINING_SENTENCES = 20
 FEATURE_CONFIG = config_digest({"feature_set": FEATURE_SET, "aligner": "embedded:1"})
