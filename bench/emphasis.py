@@ -6,7 +6,8 @@
 0. The shipped detector (models/data/emphasis_detector.npz, what answers on a lakehouse where `emphasize` has
    not run): its figures on its own training clips (in sample and out of fold, reported as such) beside
    held-out espeak-ng voices AND sentences stressed by SSML, by WORLD and by Praat PSOLA, the SSML set again in
-   eight voices first heard after every choice of this detector was made (the final figure), English flite
+   eight named voices heard once (by the detector before) and in eight drawn voices first heard once every
+   choice of this detector was made (the final figure), English flite
    voices (recordings of real people) stressed by PSOLA, and a detector trained on WORLD alone judged on SSML
    (scripts/train_emphasis.py makes the same sets; features are cached under build/emphasis-cache).
 
