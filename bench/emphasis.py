@@ -56,6 +56,8 @@ def bench_shipped(workers: int) -> None:
     print("\n== the shipped detector: tuning figures, then voices AND sentences it never trained on ==")
     te.print_rows(te.tuning_rows() + te.figures(packaged_detectors(), workers), PAPER)
     print("(paper: 88.55% AISHELL-3-stressed, 85.60% LibriTTS-R-stressed, their own regenerations)")
+    print("\n== what espeak-ng's SSML marks do to the stressed word, against its voice's plain take ==")
+    te.mark_sizes(workers)
 
 
 def bench_aligner(truth) -> None:

@@ -146,6 +146,36 @@ def setting_rows(language: str, found, scored, threshold: float) -> list[tuple[s
     return rows
 
 
+MARK_COLUMNS = ("f0_peak_st", "energy_db", "duration_log_ratio")
+
+
+def mark_sizes(workers: int) -> None:
+    """How far each SSML setting moves the stressed word, against the same voice's plain take of the sentence
+    (medians over the named and drawn final voices), beside how far a plain sentence's words spread around each
+    other (median standard deviation), the size of the differences a voice makes with no stress at all."""
+    from speechcraft.models.emphasis_detector import FEATURE_NAMES
+
+    columns = [FEATURE_NAMES.index(c) for c in MARK_COLUMNS]
+    print(f"{'what moves the stressed word (medians)':44}{'lang':>5}{'n':>5}{'F0 peak st':>12}{'energy dB':>11}"
+          f"{'log length':>12}")
+    for language in LANGUAGES:
+        voices = data.VOICES[(language, "final")] + data.VOICES[(language, "fresh")]
+        found = data.feature_sets(data.plan(language, "held_out", ["prosody", "emphasis"], voices=voices), workers)
+        plain = {(item.voice, item.sentence): f for item, f in found if item.method == "plain"}
+        spread = np.nanmedian([np.nanstd(f[:, columns], axis=0) for f in plain.values()], axis=0)
+        moves: dict[tuple, list] = {}
+        for item, f in found:
+            other = plain.get((item.voice, item.sentence))
+            if item.method != "plain" and other is not None and other.shape == f.shape:
+                moves.setdefault((item.method, *item.strength), []).append(f[item.stressed, columns] -
+                                                                          other[item.stressed, columns])
+        rows = [("plain words' spread within a sentence (sd)", len(plain), spread)]
+        rows += [(f"    {' '.join(f'{v:+g}dB' if isinstance(v, float) else v for v in setting)}", len(m),
+                  np.nanmedian(m, axis=0)) for setting, m in sorted(moves.items())]
+        for name, n, (f0, energy, length) in rows:
+            print(f"{name:44}{language:>5}{n:5d}{f0:12.2f}{energy:11.2f}{length:12.2f}")
+
+
 def held_out_sets(language: str) -> dict[str, list]:
     """name -> items: held-out voices and sentences, plain and stressed by each way."""
     sets = {"SSML <prosody>/<emphasis>, all strengths": data.plan(language, "held_out", ["prosody", "emphasis"]),
