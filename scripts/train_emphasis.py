@@ -182,7 +182,8 @@ def held_out_sets(language: str) -> dict[str, list]:
             "WORLD regeneration": data.plan(language, "held_out", ["world"]),
             "Praat PSOLA (never trained on)": data.plan(language, "held_out", ["psola"])}
     for split, name in (("final", "SSML, eight named voices (seen once, stop 31)"),
-                        ("fresh", "SSML, eight drawn voices first heard at the end")):
+                        ("fresh", "SSML, eight drawn voices first heard at the end"),
+                        ("last", "SSML, eight drawn, named after the last choice")):
         sets[name] = data.plan(language, "held_out", ["prosody", "emphasis"], voices=data.VOICES[(language, split)])
     if language == "en":
         sets["flite voices, PSOLA"] = data.plan("en", "held_out", ["psola"],

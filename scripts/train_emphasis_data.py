@@ -68,8 +68,8 @@ FLITE_VOICES = ["slt", "rms", "awb", "kal"]
 # that fooled the detector most (Marco, antonio: their own stressAdd, stressAmp, intonation) show it. `train`: 48
 # more voices a language to learn across; `fresh`: eight more, named here (2026-12-06, stop 32) before any of their
 # speech was rendered, judged on once every choice is made; `last`: eight more, named and committed after the last
-# choice of stop 32 and before any of their speech was rendered, because `fresh` was seen once before that choice. Klatt modes 3 and 4 are never drawn: they are two of the
-# named final voices.
+# choice of stop 32 and before any of their speech was rendered, because `fresh` was seen once before that choice.
+# Klatt modes 3 and 4 are never drawn: they are two of the named final voices.
 DRAWN_VARIANTS = {"train": [f"drawn{i:02d}" for i in range(48)], "fresh": [f"fresh32-{i}" for i in range(8)],
                   "last": [f"last32-{i}" for i in range(8)]}
 for _split, _names in DRAWN_VARIANTS.items():
