@@ -204,12 +204,13 @@ def espeak_overlay(folder: Path = OVERLAY) -> Path:
         shutil.rmtree(variants)
     variants.mkdir(parents=True)
     named = {voice.split("+", 1)[1] for voices in VOICES.values() for voice in voices if "+" in voice}
-    for source, into in ((installed, home), (installed / "voices", home / "voices"), (installed / "voices" / "!v", variants)):
+    for source, into in ((installed, home), (installed / "voices", home / "voices"),
+                         (installed / "voices" / "!v", variants)):
         for entry in source.iterdir():
-            link = into / entry.name
-            if into == variants and entry.name not in named or entry.name in ("voices", "!v") or link.is_symlink():
-                continue
-            link.symlink_to(entry)
+            unused_variant = into == variants and entry.name not in named
+            if unused_variant or entry.name in ("voices", "!v") or (into / entry.name).is_symlink():
+                continue                                # the folders holding variants are made here, not linked
+            (into / entry.name).symlink_to(entry)
     for name in _DRAWN:
         (variants / name).write_text(drawn_variant(name))
     return folder
@@ -217,9 +218,11 @@ def espeak_overlay(folder: Path = OVERLAY) -> Path:
 
 # -- rendering --------------------------------------------------------------------------------------------------
 def _espeak(item: Item, stress: int | None):
-    if "+" in item.voice and item.voice.split("+", 1)[1] in _DRAWN and os.environ.get("ESPEAK_DATA_PATH") != str(OVERLAY):
+    drawn = "+" in item.voice and item.voice.split("+", 1)[1] in _DRAWN
+    if drawn and os.environ.get("ESPEAK_DATA_PATH") != str(OVERLAY):
         # without the overlay espeak-ng would speak the base voice and say nothing
-        raise RuntimeError(f"{item.voice} is a drawn variant: render it through feature_sets (it sets ESPEAK_DATA_PATH)")
+        raise RuntimeError(f"{item.voice} is a drawn variant: render it through feature_sets (it sets "
+                           "ESPEAK_DATA_PATH)")
     from speechcraft.tasks.demo_corpora.espeak_words import prosody_markup, render_timed
     from speechcraft.tasks.demo_corpora.speech import Voice
 

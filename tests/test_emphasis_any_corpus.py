@@ -200,7 +200,8 @@ def test_the_threshold_is_the_one_with_the_best_balanced_accuracy():
 
         def balanced(threshold: float) -> float:
             right = [(sentence_decision(s, threshold).word_index == t, t is None) for s, t in spoken]
-            return (sum(r for r, p in right if p) / max(plain, 1) + sum(r for r, p in right if not p) / max(stressed, 1))
+            return (sum(r for r, p in right if p) / max(plain, 1)
+                    + sum(r for r, p in right if not p) / max(stressed, 1))
 
         assert best_threshold(sentences) == candidates[int(np.argmax([balanced(t) for t in candidates]))]
     # three stressed sentences, found at 0.4, 0.6 and 0.8, and one plain one topping at 0.5: counting sentences
